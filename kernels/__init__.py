@@ -1,0 +1,32 @@
+"""LGI Studio's Taichi rasterization kernels, installed as ``lgi_kernels``.
+
+The folder is called ``kernels/`` in the repository but the import name ``kernels`` belongs to another
+PyPI package, so pyproject.toml maps it to ``lgi_kernels``. Importing this package imports Taichi but does
+not start it: ``ensure_backend`` (called by the first launch) does.
+"""
+
+import os
+
+# Taichi prints a banner on import and an "arch=" line on start; a CLI's output is for its user.
+os.environ.setdefault("ENABLE_TAICHI_HEADER_PRINT", "0")
+os.environ.setdefault("TI_LOG_LEVEL", "warn")
+
+from .backend import BackendError, BackendInfo, active_backend, ensure_backend
+from .gradients import Gradients
+from .rasterize import RasterContext, rasterize_backward, rasterize_forward
+from .settings import RasterSettings, RenderMode, Viewport, floor_for_zoom
+
+__all__ = [
+    "BackendError",
+    "BackendInfo",
+    "Gradients",
+    "RasterContext",
+    "RasterSettings",
+    "RenderMode",
+    "Viewport",
+    "active_backend",
+    "ensure_backend",
+    "floor_for_zoom",
+    "rasterize_backward",
+    "rasterize_forward",
+]
