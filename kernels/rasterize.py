@@ -29,15 +29,21 @@ WORK_PER_LAUNCH = 1_500_000
 
 
 @ti.func
-def _row_span(px: ti.f32, qa: ti.f32, qb: ti.f32, qc: ti.f32, dy: ti.f32, xlo: ti.i32, xhi: ti.i32, k2: ti.f32):
-    """Pixels of a row at offset dy inside the cut-off ellipse (q <= k2, as in the reference), within [xlo, xhi]."""
+def _row_span(
+    px: ti.f32, qa: ti.f32, qb: ti.f32, qc: ti.f32, dy: ti.f32, xlo: ti.i32, xhi: ti.i32, k2: ti.f32, margin: ti.f32
+):
+    """Pixels of a row at offset dy inside the cut-off ellipse q <= k2, within [xlo, xhi].
+
+    ``margin`` widens the span (in pixels) for loops that test q <= k2 themselves, so rounding never drops a
+    pixel the reference keeps.
+    """
     bdy = qb * dy
     disc = bdy * bdy - qa * (qc * dy * dy - k2)
     lo = xhi + 1
     hi = xhi
     if disc >= 0.0:
         cx = px - 0.5 - bdy / qa
-        half = ti.sqrt(disc) / qa
+        half = ti.sqrt(disc) / qa + margin
         lo = ti.max(xlo, ti.cast(ti.ceil(ti.max(cx - half, -1.0)), ti.i32))
         hi = ti.min(xhi, ti.cast(ti.floor(ti.min(cx + half, ti.cast(xhi + 1, ti.f32))), ti.i32))
     return lo, hi
@@ -101,7 +107,7 @@ def _forward_sum(
                 if span[g, 2] <= y <= span[g, 3]:
                     px, py, qa, qb, qc, xlo, xhi, _ylo, _yhi = _footprint(geom, span, g, x0, y0, x1, y1)
                     dy = ti.cast(y, ti.f32) + 0.5 - py
-                    lo, hi = _row_span(px, qa, qb, qc, dy, xlo, xhi, k2)
+                    lo, hi = _row_span(px, qa, qb, qc, dy, xlo, xhi, k2, 0.0)
                     cr = colors[g, 0]
                     cg = colors[g, 1]
                     cb = colors[g, 2]
@@ -141,7 +147,7 @@ def _backward_sum(
         v_px = v_py = v_qa = v_qb = v_qc = v_r = v_g = v_b = 0.0
         for y in range(ylo, yhi + 1):
             dy = ti.cast(y, ti.f32) + 0.5 - py
-            lo, hi = _row_span(px, qa, qb, qc, dy, xlo, xhi, k2)
+            lo, hi = _row_span(px, qa, qb, qc, dy, xlo, xhi, k2, 0.0)
             dx = ti.cast(lo, ti.f32) + 0.5 - px
             w, ratio, step = _row_weights(qa, qb, qc, dx, dy)
             for x in range(lo, hi + 1):
@@ -192,35 +198,47 @@ def _forward_alpha(
     final_t: Arr2f,
     n_contrib: Arr2i,
 ):
-    for t in range(t_begin, t_end):
+    """One item per tile row: walk the tile's Gaussians in stored order, compositing each into the pixels of
+    the row it covers; a pixel stops once its transmittance would fall below T_MIN."""
+    for item in range((t_end - t_begin) * TILE):
+        t = t_begin + item // TILE
         x0, y0, x1, y1 = _tile_box(t, tiles_x, image.shape[1], image.shape[0])
-        for y in range(y0, y1 + 1):
+        y = y0 + item % TILE
+        if y <= y1:
+            trans = ti.Vector([1.0] * TILE, dt=ti.f32)
+            rgb = ti.Matrix.zero(ti.f32, TILE, 3)
+            last = ti.Vector([0] * TILE, dt=ti.i32)
+            active = x1 - x0 + 1
+            for k in range(offsets[t], offsets[t + 1]):
+                if active == 0:
+                    break
+                g = tile_list[k]
+                if span[g, 2] <= y <= span[g, 3]:
+                    px, py, qa, qb, qc, xlo, xhi, _, _ = _footprint(geom, span, g, x0, y0, x1, y1)
+                    dy = ti.cast(y, ti.f32) + 0.5 - py
+                    lo, hi = _row_span(px, qa, qb, qc, dy, xlo, xhi, k2, 1e-3)
+                    for x in range(lo, hi + 1):
+                        j = x - x0
+                        dx = ti.cast(x, ti.f32) + 0.5 - px
+                        q = qa * dx * dx + 2.0 * qb * dx * dy + qc * dy * dy
+                        if last[j] >= 0 and q <= k2:
+                            alpha = ti.min(ALPHA_MAX, opacities[g] * fast_exp(-0.5 * q))
+                            if alpha >= ALPHA_MIN:
+                                after = trans[j] * (1.0 - alpha)
+                                if after < T_MIN:
+                                    last[j] = -1 - last[j]  # done: keep the count, flag the pixel
+                                    active -= 1
+                                else:
+                                    for ch in ti.static(range(3)):
+                                        rgb[j, ch] += alpha * trans[j] * colors[g, ch]
+                                    trans[j] = after
+                                    last[j] = k + 1 - offsets[t]
             for x in range(x0, x1 + 1):
-                trans = 1.0
-                r = gr = b = 0.0
-                last = offsets[t]
-                for k in range(offsets[t], offsets[t + 1]):
-                    g = tile_list[k]
-                    dx = ti.cast(x, ti.f32) + 0.5 - geom[g, 0]
-                    dy = ti.cast(y, ti.f32) + 0.5 - geom[g, 1]
-                    q = geom[g, 2] * dx * dx + 2.0 * geom[g, 3] * dx * dy + geom[g, 4] * dy * dy
-                    if q <= k2:
-                        alpha = ti.min(ALPHA_MAX, opacities[g] * fast_exp(-0.5 * q))
-                        if alpha >= ALPHA_MIN:
-                            after = trans * (1.0 - alpha)
-                            if after < T_MIN:
-                                break
-                            weight = alpha * trans
-                            r += weight * colors[g, 0]
-                            gr += weight * colors[g, 1]
-                            b += weight * colors[g, 2]
-                            trans = after
-                            last = k + 1
-                image[y, x, 0] = r
-                image[y, x, 1] = gr
-                image[y, x, 2] = b
-                final_t[y, x] = trans
-                n_contrib[y, x] = last
+                j = x - x0
+                for ch in ti.static(range(3)):
+                    image[y, x, ch] = rgb[j, ch]
+                final_t[y, x] = trans[j]
+                n_contrib[y, x] = offsets[t] + (last[j] if last[j] >= 0 else -1 - last[j])
 
 
 @ti.kernel
@@ -236,61 +254,65 @@ def _backward_alpha(
     offsets: Arr1i,
     tile_list: Arr1i,
     n_contrib: Arr2i,
+    final_t: Arr2f,
     v_image: Arr3f,
-    trans: Arr2f,
-    behind: Arr3f,
     v_geom: Arr2f,
 ):
-    """Back to front per tile; ``trans`` starts as the final transmittance, ``behind`` as zeros, and both
-    are rewound pixel by pixel as the Gaussians are peeled off."""
-    for t in range(t_begin, t_end):
+    """Back to front per tile row: the transmittance and the colour behind each pixel are rewound as the
+    Gaussians are peeled off, which gives dC/dalpha without storing every layer."""
+    for item in range((t_end - t_begin) * TILE):
+        t = t_begin + item // TILE
         x0, y0, x1, y1 = _tile_box(t, tiles_x, v_image.shape[1], v_image.shape[0])
-        for kk in range(offsets[t + 1] - offsets[t]):
-            k = offsets[t + 1] - 1 - kk
-            g = tile_list[k]
-            px, py, qa, qb, qc, xlo, xhi, ylo, yhi = _footprint(geom, span, g, x0, y0, x1, y1)
-            cr = colors[g, 0]
-            cg = colors[g, 1]
-            cb = colors[g, 2]
-            op = opacities[g]
-            v_px = v_py = v_qa = v_qb = v_qc = v_r = v_g = v_b = v_op = 0.0
-            for y in range(ylo, yhi + 1):
-                dy = ti.cast(y, ti.f32) + 0.5 - py
-                lo, hi = _row_span(px, qa, qb, qc, dy, xlo, xhi, k2)
-                for x in range(lo, hi + 1):
-                    dx = ti.cast(x, ti.f32) + 0.5 - px
-                    q = qa * dx * dx + 2.0 * qb * dx * dy + qc * dy * dy
-                    if k < n_contrib[y, x] and q <= k2:
-                        w = fast_exp(-0.5 * q)
-                        raw = op * w
-                        alpha = ti.min(ALPHA_MAX, raw)
-                        if alpha >= ALPHA_MIN:
-                            t_before = trans[y, x] / (1.0 - alpha)
-                            vr = v_image[y, x, 0]
-                            vg = v_image[y, x, 1]
-                            vb = v_image[y, x, 2]
-                            br = behind[y, x, 0]
-                            bg = behind[y, x, 1]
-                            bb = behind[y, x, 2]
-                            weight = alpha * t_before
-                            v_r += weight * vr
-                            v_g += weight * vg
-                            v_b += weight * vb
-                            if raw < ALPHA_MAX:
-                                v_alpha = t_before * ((cr - br) * vr + (cg - bg) * vg + (cb - bb) * vb)
-                                v_op += v_alpha * w
-                                v_q = -0.5 * w * op * v_alpha
-                                v_px += -2.0 * v_q * (qa * dx + qb * dy)
-                                v_py += -2.0 * v_q * (qb * dx + qc * dy)
-                                v_qa += v_q * dx * dx
-                                v_qb += 2.0 * v_q * dx * dy
-                                v_qc += v_q * dy * dy
-                            behind[y, x, 0] = alpha * cr + (1.0 - alpha) * br
-                            behind[y, x, 1] = alpha * cg + (1.0 - alpha) * bg
-                            behind[y, x, 2] = alpha * cb + (1.0 - alpha) * bb
-                            trans[y, x] = t_before
-            _add_gradient(v_geom, g, v_px, v_py, v_qa, v_qb, v_qc, v_r, v_g, v_b)
-            ti.atomic_add(v_geom[g, 8], v_op)
+        y = y0 + item % TILE
+        if y <= y1:
+            trans = ti.Vector([1.0] * TILE, dt=ti.f32)
+            behind = ti.Matrix.zero(ti.f32, TILE, 3)
+            for x in range(x0, x1 + 1):
+                trans[x - x0] = final_t[y, x]
+            for kk in range(offsets[t + 1] - offsets[t]):
+                k = offsets[t + 1] - 1 - kk
+                g = tile_list[k]
+                if span[g, 2] <= y <= span[g, 3]:
+                    px, py, qa, qb, qc, xlo, xhi, _, _ = _footprint(geom, span, g, x0, y0, x1, y1)
+                    dy = ti.cast(y, ti.f32) + 0.5 - py
+                    lo, hi = _row_span(px, qa, qb, qc, dy, xlo, xhi, k2, 1e-3)
+                    col = ti.Vector([colors[g, 0], colors[g, 1], colors[g, 2]])
+                    op = opacities[g]
+                    v_px = v_py = v_qa = v_qb = v_qc = v_r = v_g = v_b = v_op = 0.0
+                    touched = False
+                    for x in range(lo, hi + 1):
+                        j = x - x0
+                        dx = ti.cast(x, ti.f32) + 0.5 - px
+                        q = qa * dx * dx + 2.0 * qb * dx * dy + qc * dy * dy
+                        if k < n_contrib[y, x] and q <= k2:
+                            w = fast_exp(-0.5 * q)
+                            raw = op * w
+                            alpha = ti.min(ALPHA_MAX, raw)
+                            if alpha >= ALPHA_MIN:
+                                touched = True
+                                t_before = trans[j] / (1.0 - alpha)
+                                v_pix = ti.Vector([v_image[y, x, 0], v_image[y, x, 1], v_image[y, x, 2]])
+                                back = ti.Vector([behind[j, 0], behind[j, 1], behind[j, 2]])
+                                weight = alpha * t_before
+                                v_r += weight * v_pix[0]
+                                v_g += weight * v_pix[1]
+                                v_b += weight * v_pix[2]
+                                if raw < ALPHA_MAX:
+                                    v_alpha = t_before * (col - back).dot(v_pix)
+                                    v_op += v_alpha * w
+                                    v_q = -0.5 * w * op * v_alpha
+                                    v_px += -2.0 * v_q * (qa * dx + qb * dy)
+                                    v_py += -2.0 * v_q * (qb * dx + qc * dy)
+                                    v_qa += v_q * dx * dx
+                                    v_qb += 2.0 * v_q * dx * dy
+                                    v_qc += v_q * dy * dy
+                                back = alpha * col + (1.0 - alpha) * back
+                                for ch in ti.static(range(3)):
+                                    behind[j, ch] = back[ch]
+                                trans[j] = t_before
+                    if touched:
+                        _add_gradient(v_geom, g, v_px, v_py, v_qa, v_qb, v_qc, v_r, v_g, v_b)
+                        ti.atomic_add(v_geom[g, 8], v_op)
 
 
 @ti.kernel
@@ -337,15 +359,16 @@ class RasterContext:
     n_contrib: np.ndarray | None  # [H, W] int32, alpha mode only
 
 
-def launch_chunks(binning: Binning, settings: RasterSettings, budget: int = WORK_PER_LAUNCH) -> list[tuple[int, int]]:
-    """Split the tiles into consecutive runs of about ``budget`` pixel evaluations each."""
-    work = binning.tile_work
-    if settings.mode is RenderMode.ALPHA:
-        work = np.diff(binning.tile_offsets).astype(np.int64) * TILE * TILE
-    cumulative = np.cumsum(work + TILE * TILE)  # an empty tile still costs its pixel loop
-    n_tiles = len(work)
+def launch_chunks(binning: Binning, settings: RasterSettings, budget: int | None = None) -> list[tuple[int, int]]:
+    """Split the tiles into consecutive runs of about ``budget`` pixel evaluations each (default WORK_PER_LAUNCH).
+
+    Alpha compositing does about twice the work per pixel evaluation of the plain sum, so it counts double.
+    """
+    budget = budget or WORK_PER_LAUNCH
+    weight = 2 if settings.mode is RenderMode.ALPHA else 1
+    cumulative = np.cumsum(weight * binning.tile_work + TILE * TILE)  # an empty tile still costs its loop
     cuts = np.searchsorted(cumulative, np.arange(budget, int(cumulative[-1]), budget), side="right")
-    bounds = np.unique(np.concatenate([[0], cuts, [n_tiles]]))
+    bounds = np.unique(np.concatenate([[0], cuts, [len(cumulative)]]))
     return [(int(a), int(b)) for a, b in itertools.pairwise(bounds) if b > a]
 
 
@@ -451,9 +474,6 @@ def rasterize_backward(ctx: RasterContext, v_image: np.ndarray) -> Gradients:
     b = ctx.binning
     tiles_x = s.tiles[0]
     k2 = s.cutoff_sigma**2
-    if s.mode is RenderMode.ALPHA:
-        trans = ctx.final_t.copy()
-        behind = np.zeros((s.height, s.width, 3), dtype=np.float32)
     for begin, end in launch_chunks(b, s):
         if s.mode is RenderMode.ALPHA:
             launch(
@@ -469,9 +489,8 @@ def rasterize_backward(ctx: RasterContext, v_image: np.ndarray) -> Gradients:
                 b.tile_offsets,
                 b.tile_list,
                 ctx.n_contrib,
+                ctx.final_t,
                 v_image,
-                trans,
-                behind,
                 v_geom,
             )
         else:

@@ -140,7 +140,7 @@ def test_split_launches_give_the_same_image(mode, monkeypatch):
     s = RasterSettings(96, 80, mode=mode)
     whole, _ = rasterize_forward(*params, s)
     monkeypatch.setattr(rasterize_module, "WORK_PER_LAUNCH", 500)
-    pieces = rasterize_module.launch_chunks(rasterize_forward(*params, s)[1].binning, s, budget=500)
+    pieces = rasterize_module.launch_chunks(rasterize_forward(*params, s)[1].binning, s)
     assert len(pieces) > 5
     assert pieces[0][0] == 0
     assert pieces[-1][1] == s.tiles[0] * s.tiles[1]
