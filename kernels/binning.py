@@ -32,6 +32,8 @@ class Binning:
     tile_offsets: np.ndarray  # [T + 1] int32
     tile_list: np.ndarray  # [M] int32
     pair_tile: np.ndarray  # [M] int32: the tile each tile_list entry belongs to
+    gauss_offsets: np.ndarray  # [N + 1] int32: Gaussian i's pairs are gauss_pairs[gauss_offsets[i]:gauss_offsets[i+1]]
+    gauss_pairs: np.ndarray  # [M] int32: pair (tile_list) indices grouped by Gaussian, for ordered reductions
     tile_work: np.ndarray  # [T] int64: pixel evaluations per tile (bounding boxes), for launch splitting
 
 
@@ -142,9 +144,13 @@ def _fill(
     cursor: Arr1i,
     tile_list: Arr1i,
     pair_tile: Arr1i,
+    gauss_offsets: Arr1i,
+    gauss_pairs: Arr1i,
 ):
     ti.loop_config(serialize=True)  # stored order inside each tile, as alpha compositing needs
+    emitted = 0
     for i in range(geom.shape[0]):
+        gauss_offsets[i] = emitted
         xlo, xhi, ylo, yhi = span[i, 0], span[i, 1], span[i, 2], span[i, 3]
         if xlo <= xhi and ylo <= yhi:
             for ty in range(ylo // TILE, yhi // TILE + 1):
@@ -153,7 +159,10 @@ def _fill(
                         t = ty * tiles_x + tx
                         tile_list[cursor[t]] = i
                         pair_tile[cursor[t]] = t
+                        gauss_pairs[emitted] = cursor[t]
+                        emitted += 1
                         cursor[t] = cursor[t] + 1
+    gauss_offsets[geom.shape[0]] = emitted
 
 
 def bin_gaussians(means: np.ndarray, chol: np.ndarray, settings: RasterSettings) -> Binning:
@@ -178,6 +187,11 @@ def bin_gaussians(means: np.ndarray, chol: np.ndarray, settings: RasterSettings)
     offsets = offsets.astype(np.int32)
     tile_list = np.empty(int(offsets[-1]), dtype=np.int32)
     pair_tile = np.empty_like(tile_list)
+    gauss_offsets = np.zeros(len(means) + 1, dtype=np.int32)
+    gauss_pairs = np.empty_like(tile_list)
     if len(tile_list):
-        launch(_fill, geom, span, s.width, s.height, tiles_x, k2, offsets[:-1].copy(), tile_list, pair_tile)
-    return Binning(geom, span, offsets, tile_list, pair_tile, tile_work.astype(np.int64))
+        cursor = offsets[:-1].copy()
+        launch(
+            _fill, geom, span, s.width, s.height, tiles_x, k2, cursor, tile_list, pair_tile, gauss_offsets, gauss_pairs
+        )
+    return Binning(geom, span, offsets, tile_list, pair_tile, gauss_offsets, gauss_pairs, tile_work.astype(np.int64))

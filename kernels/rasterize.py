@@ -1,9 +1,10 @@
 """Tiled Taichi rasterizer: forward and backward, accumulated sum and alpha compositing.
 
-Each launch is a parallel loop over a run of tiles; one thread owns a tile, so writes into its pixels are
-plain (non-atomic) read-modify-writes and only the per-Gaussian gradient sums need atomics, one per
-(tile, Gaussian) pair. Long renders are split into several launches of bounded work, because a Taichi CPU
-launch holds the Python GIL for its whole duration.
+The forward pass runs one item per tile row, so writes into its pixels are plain (non-atomic)
+read-modify-writes. The backward pass writes one partial gradient per (tile, Gaussian) pair — per (tile row,
+Gaussian) in alpha mode — and ``_reduce`` sums them per Gaussian in a fixed order: no float atomics, so a
+seeded fit is bit-reproducible. Long renders are split into several launches of bounded work, because a
+Taichi CPU launch holds the Python GIL for its whole duration.
 """
 
 import itertools
@@ -135,7 +136,7 @@ def _backward_sum(
     pair_tile: Arr1i,
     tile_list: Arr1i,
     v_image: Arr3f,
-    v_geom: Arr2f,
+    pair_grad: Arr2f,
 ):
     for k in range(k_begin, k_end):
         g = tile_list[k]
@@ -166,20 +167,36 @@ def _backward_sum(
                 w *= ratio
                 ratio *= step
                 dx += 1.0
-        _add_gradient(v_geom, g, v_px, v_py, v_qa, v_qb, v_qc, v_r, v_g, v_b)
+        _store_gradient(pair_grad, k, v_px, v_py, v_qa, v_qb, v_qc, v_r, v_g, v_b, 0.0)
 
 
 @ti.func
-def _add_gradient(v_geom: Arr2f, g: ti.i32, v_px, v_py, v_qa, v_qb, v_qc, v_r, v_g, v_b):
-    """One atomic add per accumulator per (tile, Gaussian) pair: tiles run in parallel."""
-    ti.atomic_add(v_geom[g, 0], v_px)
-    ti.atomic_add(v_geom[g, 1], v_py)
-    ti.atomic_add(v_geom[g, 2], v_qa)
-    ti.atomic_add(v_geom[g, 3], v_qb)
-    ti.atomic_add(v_geom[g, 4], v_qc)
-    ti.atomic_add(v_geom[g, 5], v_r)
-    ti.atomic_add(v_geom[g, 6], v_g)
-    ti.atomic_add(v_geom[g, 7], v_b)
+def _store_gradient(pair_grad: Arr2f, row: ti.i32, v_px, v_py, v_qa, v_qb, v_qc, v_r, v_g, v_b, v_op):
+    """Write one partial gradient; partials are summed per Gaussian in a fixed order by ``_reduce``."""
+    pair_grad[row, 0] = v_px
+    pair_grad[row, 1] = v_py
+    pair_grad[row, 2] = v_qa
+    pair_grad[row, 3] = v_qb
+    pair_grad[row, 4] = v_qc
+    pair_grad[row, 5] = v_r
+    pair_grad[row, 6] = v_g
+    pair_grad[row, 7] = v_b
+    pair_grad[row, 8] = v_op
+
+
+@ti.kernel
+def _reduce(pair_grad: Arr2f, rows: ti.i32, gauss_offsets: Arr1i, gauss_pairs: Arr1i, v_geom: Arr2f):
+    """v_geom[g] = sum of g's partials, always in the same order: seeded fits stay bit-reproducible,
+    which float atomics from parallel tiles would not be."""
+    for g in range(v_geom.shape[0]):
+        acc = ti.Vector([0.0] * V_COLS, dt=ti.f32)
+        for j in range(gauss_offsets[g], gauss_offsets[g + 1]):
+            base = gauss_pairs[j] * rows
+            for r in range(rows):
+                for c in ti.static(range(V_COLS)):
+                    acc[c] += pair_grad[base + r, c]
+        for c in ti.static(range(V_COLS)):
+            v_geom[g, c] = acc[c]
 
 
 @ti.kernel
@@ -256,7 +273,7 @@ def _backward_alpha(
     n_contrib: Arr2i,
     final_t: Arr2f,
     v_image: Arr3f,
-    v_geom: Arr2f,
+    pair_grad: Arr2f,
 ):
     """Back to front per tile row: the transmittance and the colour behind each pixel are rewound as the
     Gaussians are peeled off, which gives dC/dalpha without storing every layer."""
@@ -311,8 +328,7 @@ def _backward_alpha(
                                     behind[j, ch] = back[ch]
                                 trans[j] = t_before
                     if touched:
-                        _add_gradient(v_geom, g, v_px, v_py, v_qa, v_qb, v_qc, v_r, v_g, v_b)
-                        ti.atomic_add(v_geom[g, 8], v_op)
+                        _store_gradient(pair_grad, k * TILE + y - y0, v_px, v_py, v_qa, v_qb, v_qc, v_r, v_g, v_b, v_op)
 
 
 @ti.kernel
@@ -474,6 +490,9 @@ def rasterize_backward(ctx: RasterContext, v_image: np.ndarray) -> Gradients:
     b = ctx.binning
     tiles_x = s.tiles[0]
     k2 = s.cutoff_sigma**2
+    # partial gradients: one per (tile, Gaussian) pair, or per (tile row, Gaussian) pair in alpha mode
+    rows = TILE if s.mode is RenderMode.ALPHA else 1
+    pair_grad = np.zeros((len(b.tile_list) * rows, V_COLS), dtype=np.float32)
     for begin, end in launch_chunks(b, s):
         if s.mode is RenderMode.ALPHA:
             launch(
@@ -491,7 +510,7 @@ def rasterize_backward(ctx: RasterContext, v_image: np.ndarray) -> Gradients:
                 ctx.n_contrib,
                 ctx.final_t,
                 v_image,
-                v_geom,
+                pair_grad,
             )
         else:
             launch(
@@ -506,8 +525,10 @@ def rasterize_backward(ctx: RasterContext, v_image: np.ndarray) -> Gradients:
                 b.pair_tile,
                 b.tile_list,
                 v_image,
-                v_geom,
+                pair_grad,
             )
+    if len(pair_grad):
+        launch(_reduce, pair_grad, rows, b.gauss_offsets, b.gauss_pairs, v_geom)
     sx, sy = s.scale
     launch(_chain_to_parameters, ctx.chol, v_geom, sx, sy, s.cov_floor, v_means, v_chol)
     return Gradients(v_means, v_chol, v_geom[:, 5:8].copy(), v_geom[:, 8].copy())

@@ -1,0 +1,1 @@
+"""Bytes in and out: images and the .lgi container. No Qt, no kernels."""

@@ -1,0 +1,95 @@
+"""Reading pictures into float RGB and writing renders out, with Pillow.
+
+What we do with each kind of input:
+- grayscale, palette, CMYK, 16-bit and float images are converted to 8-bit-range RGB floats in [0, 1];
+  16-bit and float data keep their precision (scaled, not truncated to 8 bits first);
+- alpha is composited over white, the way viewers show a transparent picture (the codec has no alpha);
+- EXIF orientation is applied, so the fit matches what a photo viewer shows;
+- pictures above ``MAX_PIXELS`` (and Pillow's decompression-bomb check) are refused before decoding.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from .atomic import atomic_writer
+from .errors import ImageReadError
+
+MAX_PIXELS = 64_000_000
+"""Largest picture we fit (64 MP): the pixels alone are 768 MB as float32 RGB."""
+
+
+def load_image(path: str | os.PathLike[str]) -> np.ndarray:
+    """Read a picture as ``[H, W, 3]`` float32 RGB in [0, 1]; raise ``ImageReadError`` with a clear message."""
+    p = Path(path)
+    if not p.exists():
+        msg = f"{p}: no such file"
+        raise ImageReadError(msg)
+    if p.is_dir():
+        msg = f"{p}: is a folder, not a picture"
+        raise ImageReadError(msg)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(p) as im:
+                _check_size(p, im.size)
+                im = ImageOps.exif_transpose(im)
+                return _to_rgb_float(im)
+    except ImageReadError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        msg = f"{p}: refused, the picture is too large to be safe to decode ({exc})"
+        raise ImageReadError(msg) from exc
+    except UnidentifiedImageError as exc:
+        msg = f"{p}: not a picture Pillow can read (PNG, JPEG, WebP, TIFF, BMP, ...)"
+        raise ImageReadError(msg) from exc
+    except (OSError, SyntaxError, ValueError, MemoryError) as exc:
+        msg = f"{p}: corrupt or truncated picture ({exc})"
+        raise ImageReadError(msg) from exc
+
+
+def _check_size(path: Path, size: tuple[int, int]) -> None:
+    width, height = size
+    if width < 1 or height < 1:
+        msg = f"{path}: empty picture ({width}x{height})"
+        raise ImageReadError(msg)
+    if width * height > MAX_PIXELS:
+        msg = f"{path}: {width}x{height} is larger than the {MAX_PIXELS // 1_000_000} MP we accept"
+        raise ImageReadError(msg)
+
+
+def _to_rgb_float(im: Image.Image) -> np.ndarray:
+    """Convert any Pillow mode to float RGB in [0, 1], compositing alpha over white."""
+    if im.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
+        data = np.asarray(im, dtype=np.float64)
+        peak = 65535.0 if im.mode.startswith("I;16") or data.max() > 255 else 255.0
+        gray = np.clip(data / peak, 0.0, 1.0)
+        return np.repeat(gray[:, :, None], 3, axis=2).astype(np.float32)
+    if im.mode == "F":
+        gray = np.clip(np.asarray(im, dtype=np.float32), 0.0, 1.0)
+        return np.repeat(gray[:, :, None], 3, axis=2)
+    has_alpha = im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info)
+    rgba = np.asarray(im.convert("RGBA" if has_alpha else "RGB"), dtype=np.float32) / 255.0
+    if not has_alpha:
+        return np.ascontiguousarray(rgba)
+    alpha = rgba[:, :, 3:4]
+    return np.ascontiguousarray(rgba[:, :, :3] * alpha + (1.0 - alpha))
+
+
+def to_uint8(image: np.ndarray) -> np.ndarray:
+    """Float RGB (any range) to displayable 8-bit: clip to [0, 1], round."""
+    return (np.clip(image, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+
+
+def save_image(path: str | os.PathLike[str], image: np.ndarray) -> None:
+    """Write a float or uint8 RGB image atomically; the format follows the extension (PNG if none known)."""
+    data = image if image.dtype == np.uint8 else to_uint8(image)
+    p = Path(path)
+    fmt = Image.registered_extensions().get(p.suffix.lower(), "PNG")
+    with atomic_writer(p) as handle:
+        Image.fromarray(data, "RGB").save(handle, format=fmt)
