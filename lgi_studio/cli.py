@@ -1,50 +1,207 @@
 """The ``lgi`` command line: a thin layer over the engine, headless.
 
 Each subcommand is a function taking the parsed arguments and returning an exit code; ``main(argv)`` is
-what the console script and the tests call. Errors a user can cause print one line and exit 2.
+what the console script and the tests call. Errors a user can cause print one line and exit 2; Ctrl-C
+stops cleanly with exit 130 and leaves no half-written file.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
+import io
+import json
+import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from lgi_studio import __version__
 
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+class CliError(Exception):
+    """A problem the user can fix; printed as one line."""
+
+
+def _start_backend(name: str | None) -> str:
+    from lgi_kernels import BackendError, ensure_backend
+
+    try:
+        info = ensure_backend(name)
+    except BackendError as exc:
+        raise CliError(str(exc)) from exc
+    return info.name
 
 
 def _cmd_backend(args: argparse.Namespace) -> int:
     """Start the kernel backend and say which one runs and why."""
-    from lgi_kernels import BackendError, ensure_backend
+    from lgi_kernels import active_backend
 
-    try:
-        info = ensure_backend(args.backend)
-    except BackendError as exc:
-        print(f"lgi: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+    _start_backend(args.backend)
+    info = active_backend()
     print(f"{info.name}: {info.reason}")
     return 0
+
+
+def _check_writable(path: Path) -> None:
+    """Fail before a long fit, not after it, when the output cannot be written."""
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise CliError(f"cannot write {path}: folder {folder} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise CliError(f"cannot write {path}: folder {folder} is not writable")
+    if path.is_dir():
+        raise CliError(f"cannot write {path}: it is a folder")
+
+
+def _write_text(path: Path, text: str) -> None:
+    from lgi_studio.io.atomic import atomic_writer
+
+    with atomic_writer(path) as handle:
+        handle.write(text.encode())
+
+
+def _metrics_csv(result) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    keys = list(result.history)
+    writer.writerow(keys)
+    for row in zip(*(result.history[k] for k in keys), strict=True):
+        writer.writerow([f"{v:.6g}" for v in row])
+    return out.getvalue()
+
+
+def _cmd_encode(args: argparse.Namespace) -> int:
+    """Fit a picture with Gaussians and write the reconstruction."""
+    from lgi_kernels import RenderMode
+    from lgi_studio.core.fit import FitConfig, fit
+    from lgi_studio.core.metrics import ms_ssim, psnr_8bit
+    from lgi_studio.io.images import load_image, save_image
+
+    output = Path(args.output)
+    if output.suffix.lower() == ".lgi":
+        raise CliError("writing .lgi files arrives with the file-format issue; use -o out.png for now")
+    for path in (output, args.metrics_csv, args.metrics_json):
+        if path is not None:
+            _check_writable(Path(path))
+    try:
+        cfg = FitConfig(
+            count=None if args.adaptive else args.count,
+            preset=args.quality,
+            iterations=args.iterations,
+            mode=RenderMode.parse(args.render_mode),
+            init=args.init,
+            seed=args.seed,
+        )
+    except ValueError as exc:
+        raise CliError(str(exc)) from exc
+    image = load_image(args.input)
+    backend = _start_backend(args.backend)
+    result = _drive_with_progress(fit(image, cfg), quiet=args.quiet)
+    if result is None:
+        print("lgi: interrupted; nothing written", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    render = result.gaussians.render(mode=cfg.mode)
+    save_image(output, render)
+    height, width = image.shape[:2]
+    summary = {
+        "input": str(args.input),
+        "output": str(output),
+        "width": width,
+        "height": height,
+        "count": len(result.gaussians),
+        "render_mode": cfg.mode.value,
+        "preset": cfg.preset,
+        "iterations": cfg.total_iterations,
+        "seed": cfg.seed,
+        "backend": backend,
+        "psnr": round(result.psnr, 4),
+        "ms_ssim": round(ms_ssim(render, image), 6) if min(width, height) > 160 else None,
+        "seconds": round(result.elapsed, 3),
+        "iterations_per_second": round(cfg.total_iterations / result.elapsed, 2),
+    }
+    if args.metrics_json:
+        _write_text(
+            Path(args.metrics_json),
+            json.dumps({**summary, "history": {k: v.tolist() for k, v in result.history.items()}}, indent=1),
+        )
+    if args.metrics_csv:
+        _write_text(Path(args.metrics_csv), _metrics_csv(result))
+    print(
+        f"{output}: {len(result.gaussians)} Gaussians, PSNR {psnr_8bit(render, image):.2f} dB, "
+        f"{result.elapsed:.1f} s ({summary['iterations_per_second']} it/s, {backend})"
+    )
+    return 0
+
+
+def _drive_with_progress(stream, quiet: bool):
+    """Pull a fit to the end under a progress bar; None when the user pressed Ctrl-C."""
+    from tqdm import tqdm
+
+    bar = None
+    try:
+        while True:
+            try:
+                progress = next(stream)
+            except StopIteration as done:
+                return done.value
+            if bar is None:
+                bar = tqdm(total=progress.total, unit="it", disable=quiet, dynamic_ncols=True, leave=False)
+            bar.set_postfix_str(f"PSNR {progress.psnr:.2f} dB, N={progress.count}", refresh=False)
+            bar.update(1)
+    except KeyboardInterrupt:
+        stream.close()
+        return None
+    finally:
+        if bar is not None:
+            bar.close()
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lgi", description="LGI Studio: images as 2D Gaussians, headless.")
     parser.add_argument("--version", action="version", version=f"lgi {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    backend_help = "auto (default: CUDA, Vulkan, Metal, then CPU), cpu, cuda, vulkan or metal; also $LGI_BACKEND"
+
     backend = commands.add_parser("backend", help="show which compute backend runs here, and why")
-    backend.add_argument(
-        "--backend",
-        default=None,
-        help="auto (default: CUDA, Vulkan, Metal, then CPU), cpu, cuda, vulkan or metal; also $LGI_BACKEND",
-    )
+    backend.add_argument("--backend", default=None, help=backend_help)
     backend.set_defaults(run=_cmd_backend)
+
+    encode = commands.add_parser("encode", help="fit a picture with Gaussians")
+    encode.add_argument("-i", "--input", required=True, help="picture to fit (PNG, JPEG, WebP, TIFF, BMP)")
+    encode.add_argument("-o", "--output", required=True, help="where to write: .png writes the reconstruction")
+    encode.add_argument("-n", "--count", type=int, default=5000, help="number of Gaussians (default 5000)")
+    encode.add_argument("--adaptive", action="store_true", help="choose the count from the picture's complexity")
+    encode.add_argument(
+        "-q", "--quality", default="balanced", help="preset: fast | balanced | high | ultra (iteration budgets)"
+    )
+    encode.add_argument("--iterations", type=int, default=None, help="override the preset's iteration count")
+    encode.add_argument("--render-mode", default="sum", help="sum (accumulated, default) or alpha")
+    encode.add_argument("--init", default="content", help="content (default) or random placement")
+    encode.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    encode.add_argument("--backend", default=None, help=backend_help)
+    encode.add_argument("--metrics-csv", default=None, help="write per-iteration loss/PSNR as CSV")
+    encode.add_argument("--metrics-json", default=None, help="write a summary and the history as JSON")
+    encode.add_argument("--quiet", action="store_true", help="no progress bar")
+    encode.set_defaults(run=_cmd_encode)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from lgi_studio.io.errors import ImageReadError, OutputWriteError
+
     args = build_parser().parse_args(argv)
-    return args.run(args)
+    try:
+        return args.run(args)
+    except (CliError, ImageReadError, OutputWriteError) as exc:
+        print(f"lgi: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("lgi: interrupted; nothing written", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

@@ -36,3 +36,78 @@ def test_no_command_is_a_usage_error(capsys):
 def test_gui_entry_point_exists(capsys):
     assert gui_main([]) == 0
     assert "LGI Studio" in capsys.readouterr().out
+
+
+def _tiny_png(tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    yy, xx = np.mgrid[0:24, 0:32]
+    Image.fromarray(np.stack([xx * 8, yy * 10, xx * 4], -1).astype(np.uint8)).save(tmp_path / "in.png")
+    return tmp_path / "in.png"
+
+
+def test_encode_writes_the_reconstruction_and_metrics(tmp_path, capsys):
+    import json
+
+    from lgi_studio.io.images import load_image
+
+    src = _tiny_png(tmp_path)
+    out = tmp_path / "out.png"
+    args = ["encode", "-i", str(src), "-o", str(out), "-n", "40", "--iterations", "60", "--quiet"]
+    args += ["--metrics-json", str(tmp_path / "m.json"), "--metrics-csv", str(tmp_path / "m.csv")]
+    assert main(args) == 0
+    assert load_image(out).shape == (24, 32, 3)
+    summary = json.loads((tmp_path / "m.json").read_text())
+    assert summary["count"] == 40
+    assert summary["iterations"] == 60
+    assert summary["psnr"] > 20
+    assert len(summary["history"]["psnr"]) == 60
+    csv_lines = (tmp_path / "m.csv").read_text().splitlines()
+    assert csv_lines[0] == "iteration,loss,psnr,elapsed,count"
+    assert len(csv_lines) == 61
+    assert "40 Gaussians, PSNR" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["-i", "missing.png"], "no such file"),
+        (["-q", "turbo"], "preset must be one of"),
+        (["-n", "0"], "count must be between"),
+        (["-o", "/nonexistent-folder/x.png"], "does not exist"),
+        (["-o", "x.lgi"], ".lgi files arrive"),
+        (["--backend", "tpu"], "unknown backend"),
+    ],
+)
+def test_encode_bad_input_is_one_line_and_exit_2(tmp_path, capsys, monkeypatch, extra, message):
+    monkeypatch.chdir(tmp_path)
+    src = _tiny_png(tmp_path)
+    base = {"-i": str(src), "-o": str(tmp_path / "o.png")}
+    for flag, value in zip(extra[::2], extra[1::2], strict=True):
+        base[flag] = value
+    argv = ["encode", "--iterations", "2", "--quiet"] + [x for kv in base.items() for x in kv]
+    argv += [x for x in extra if x not in base and x not in base.values()]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("lgi: error: ")
+    assert message in err
+    assert "Traceback" not in err
+    assert not (tmp_path / "o.png").exists()
+
+
+def test_ctrl_c_writes_nothing(tmp_path, capsys, monkeypatch):
+    import lgi_studio.core.fit as fit_module
+
+    real_fit = fit_module.fit
+
+    def interrupted(image, cfg):
+        stream = real_fit(image, cfg)
+        yield next(stream)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(fit_module, "fit", interrupted)
+    out = tmp_path / "out.png"
+    assert main(["encode", "-i", str(_tiny_png(tmp_path)), "-o", str(out), "--iterations", "50", "--quiet"]) == 130
+    assert not out.exists()
+    assert "interrupted; nothing written" in capsys.readouterr().err
