@@ -21,6 +21,8 @@ from .init import initialize
 from .metrics import psnr_8bit
 from .model import Gaussians
 from .optim import Adam, StepSizes, cosine_decay
+from .quantize import MAX_CODEBOOK, MIN_CODEBOOK
+from .schemes import DEFAULT_SCHEME, SCHEMES, Quantized, Scheme, get_scheme
 
 PRESETS = {"fast": 500, "balanced": 2000, "high": 5000, "ultra": 10000}
 """Iteration budgets per preset (the original LGI encoder's)."""
@@ -46,9 +48,24 @@ class FitConfig:
     densify_at: tuple[float, ...] = (0.1, 0.2, 0.3)
     preview_interval_s: float = 0.25
     seed: int = 0
+    qa_training: bool = False
+    qa_start: float = 0.7
+    scheme: str = DEFAULT_SCHEME
+    codebook_size: int | None = None
 
     def __post_init__(self) -> None:
         problems = []
+        if not 0.0 <= self.qa_start <= 1.0:
+            problems.append(f"qa_start must be a fraction of the fit in [0, 1], got {self.qa_start}")
+        if self.scheme not in SCHEMES:
+            problems.append(f"scheme must be one of {', '.join(SCHEMES)}, got {self.scheme!r}")
+        if self.codebook_size is not None:
+            if not MIN_CODEBOOK <= self.codebook_size <= MAX_CODEBOOK:
+                problems.append(
+                    f"codebook size must be between {MIN_CODEBOOK} and {MAX_CODEBOOK}, got {self.codebook_size}"
+                )
+            elif self.count is not None and self.codebook_size > self.count:
+                problems.append(f"codebook size {self.codebook_size} is larger than the Gaussian count {self.count}")
         if self.preset not in PRESETS:
             problems.append(f"preset must be one of {', '.join(PRESETS)}, got {self.preset!r}")
         if self.count is not None and not 1 <= self.count <= 2_000_000:
@@ -72,6 +89,13 @@ class FitConfig:
     def total_iterations(self) -> int:
         return self.iterations or PRESETS[self.preset]
 
+    @property
+    def qa_start_iteration(self) -> int | None:
+        """The iteration (0-based) from which quantized Gaussians are rendered, or None without QA."""
+        if not self.qa_training:
+            return None
+        return min(self.total_iterations - 1, round(self.qa_start * self.total_iterations))
+
 
 @dataclass(frozen=True)
 class FitProgress:
@@ -79,13 +103,14 @@ class FitProgress:
 
     iteration: int  # iterations done, 1..total
     total: int
-    phase: str  # "fit"
+    phase: str  # "fit", then "qa" once quantization-aware training has started
     loss: float
     psnr: float  # of the unclipped float render, dB
     elapsed: float  # seconds since the fit started
     count: int
     bpp: float  # estimated bits per pixel of the current storage scheme
     preview: np.ndarray | None = None  # [H, W, 3] uint8, throttled to cfg.preview_interval_s
+    qa_start: int | None = None  # iteration count at which QA switched on (reported once it has)
 
 
 @dataclass(frozen=True)
@@ -95,8 +120,10 @@ class FitResult:
     gaussians: Gaussians
     config: FitConfig
     history: dict[str, np.ndarray]  # "iteration", "loss", "psnr", "elapsed", "count": one entry per iteration
-    psnr: float  # final, 8-bit RGB
+    psnr: float  # final, 8-bit RGB, of the float Gaussians
     elapsed: float
+    quantized: Quantized | None = None  # with QA: the symbols and codebooks the fit ended on
+    qa_start: int | None = None
 
 
 def float_bits_per_gaussian(mode: RenderMode) -> int:
@@ -138,6 +165,91 @@ def _densify_schedule(cfg: FitConfig, target: int, start: int) -> dict[int, int]
     return {it: start + round((target - start) * (k + 1) / len(points)) for k, it in enumerate(points)}
 
 
+class _QuantizationAware:
+    """Quantization-aware training (QA).
+
+    At the switch the scheme's quantizers are trained once (k-means++ codebooks, fitted ranges). From then
+    on every iteration renders the quantized -> dequantized Gaussians, and
+    - parameters decoded through a codebook (colours; everything for ``vq``) move the codebook *entries*
+      by the summed gradient of their members, with Adam; the assignment to the nearest entry is redone
+      every iteration;
+    - scalar-quantized parameters (positions, shapes) take the gradient at their dequantized value with
+      the straight-through estimator, so they cross to the next level when the picture asks for it.
+    Re-running k-means later would throw away what the gradient taught the codebook; measured, it also
+    made the fit oscillate (docs/quantization.md).
+    """
+
+    def __init__(self, cfg: FitConfig, gaussians: Gaussians) -> None:
+        self.cfg = cfg
+        self.scheme: Scheme = get_scheme(cfg.scheme)
+        self.state = self.scheme.train(gaussians, cfg.mode, cfg.codebook_size, seed=cfg.seed)
+        self.quantized = self.scheme.quantize(gaussians, cfg.mode, self.state)
+        self.owned = np.zeros(9, bool)  # vector columns decoded through a codebook
+        self.moments: list[tuple[np.ndarray, np.ndarray]] = []
+        for use in self.scheme.codebooks(self.quantized):
+            self.owned[use.columns] = True
+            self.moments.append((np.zeros_like(use.book), np.zeros_like(use.book)))
+        self.t = 0
+        self.bits = 8 * len(self.scheme.pack(self.quantized))
+
+    @property
+    def frozen(self) -> tuple[str, ...]:
+        """Float parameters the codebooks own: Adam leaves them alone during QA."""
+        spans = {"means": slice(0, 2), "chol": slice(2, 5), "colors": slice(5, 8), "opacities": slice(8, 9)}
+        return tuple(name for name, cols in spans.items() if self.owned[cols].all())
+
+    def view(self, gaussians: Gaussians) -> Gaussians:
+        """Quantize the current parameters with the current codebooks; return what the decoder would see."""
+        self.quantized = self.scheme.quantize(gaussians, self.cfg.mode, self.state)
+        return self.scheme.dequantize(self.quantized)
+
+    def step_codebooks(self, grads, scale: float) -> None:
+        """Adam on codebook entries: each entry's gradient is the sum over the Gaussians that use it."""
+        self.t += 1
+        v = np.concatenate([grads.v_means, grads.v_chol, grads.v_colors, grads.v_opacities[:, None]], axis=1).astype(
+            np.float64
+        )
+        steps = np.concatenate(
+            [
+                self.cfg.steps.per_parameter(*self.quantized.native_size)[k].ravel() * np.ones(n)
+                for k, n in (("means", 2), ("chol", 3), ("colors", 3), ("opacities", 1))
+            ]
+        )
+        c1, c2 = 1.0 - 0.9**self.t, 1.0 - 0.999**self.t
+        for use, (m, s) in zip(self.scheme.codebooks(self.quantized), self.moments, strict=True):
+            g = np.stack(
+                [
+                    np.bincount(use.index, weights=v[:, c], minlength=len(use.book))
+                    for c in range(use.columns.start, use.columns.stop)
+                ],
+                axis=1,
+            )
+            m *= 0.9
+            m += 0.1 * g
+            s *= 0.999
+            s += 0.001 * g * g
+            np.subtract(
+                use.book,
+                scale * steps[use.columns] / c1 * m / (np.sqrt(s / c2) + 1e-15),
+                out=use.book,
+                casting="unsafe",
+            )
+
+    def finish(self, gaussians: Gaussians) -> Quantized:
+        """Round the codebooks to their stored precision and quantize the final parameters."""
+        self.scheme.snap(self.state)
+        self.view(gaussians)
+        return self.quantized
+
+
+def canonical_chol(gaussians: Gaussians) -> None:
+    """Make l11, l22 >= 0 (L L^T is unchanged): quantizers see one representative of each shape, and
+    straight-through gradients computed at a dequantized shape point the right way."""
+    flip = gaussians.chol[:, 0] < 0
+    gaussians.chol[flip, :2] *= -1.0
+    np.abs(gaussians.chol[:, 2], out=gaussians.chol[:, 2])
+
+
 def fit(image: np.ndarray, cfg: FitConfig) -> Generator[FitProgress, None, FitResult]:
     """Fit ``image`` (``[H, W, 3]`` float in [0, 1]) with Gaussians; yields a ``FitProgress`` per iteration."""
     image = _check_image(image)
@@ -145,6 +257,9 @@ def fit(image: np.ndarray, cfg: FitConfig) -> Generator[FitProgress, None, FitRe
     start_time = time.perf_counter()
     rng = np.random.default_rng(cfg.seed)
     target = cfg.count if cfg.count is not None else adaptive_count(image)
+    if cfg.codebook_size is not None and cfg.codebook_size > target:
+        msg = f"codebook size {cfg.codebook_size} is larger than the Gaussian count {target}"
+        raise ValueError(msg)
     start_count = max(1, round(target * cfg.init_fraction)) if cfg.densify else target
     cap = max_sigma_px(width, height, target)
     gaussians = initialize(image, start_count, rng, cfg.init, cfg.mode, max_sigma_px=cap)
@@ -153,15 +268,25 @@ def fit(image: np.ndarray, cfg: FitConfig) -> Generator[FitProgress, None, FitRe
     settings = gaussians.raster_settings(mode=cfg.mode)
     schedule = _densify_schedule(cfg, target, start_count)
     total = cfg.total_iterations
+    qa_start = cfg.qa_start_iteration
+    qa = None
     history = {k: np.zeros(total) for k in ("iteration", "loss", "psnr", "elapsed", "count")}
     last_preview = -math.inf
     for it in range(total):
-        render, ctx = rasterize_forward(*gaussians.arrays(), settings)
+        in_qa = qa_start is not None and it >= qa_start
+        if in_qa and qa is None:
+            qa = _QuantizationAware(cfg, gaussians)
+        shown = qa.view(gaussians) if in_qa else gaussians
+        render, ctx = rasterize_forward(*shown.arrays(), settings)
         diff = render - image
         mse = float(np.mean(diff * diff))
         grads = rasterize_backward(ctx, diff * np.float32(2.0 / diff.size))
-        adam.step(gaussians, grads, cosine_decay(it / total, cfg.final_step_fraction), frozen)
+        scale = cosine_decay(it / total, cfg.final_step_fraction)
+        adam.step(gaussians, grads, scale, frozen + (qa.frozen if in_qa else ()))
+        if in_qa:
+            qa.step_codebooks(grads, scale)
         constrain(gaussians, cfg.mode, cap)
+        canonical_chol(gaussians)
         if it + 1 in schedule:
             gaussians = prune_and_densify(gaussians, adam, image, render, schedule[it + 1], rng, cfg.mode, cap)
         elapsed = time.perf_counter() - start_time
@@ -172,11 +297,25 @@ def fit(image: np.ndarray, cfg: FitConfig) -> Generator[FitProgress, None, FitRe
             preview = (np.clip(render, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
         for key, value in zip(history, (it + 1, mse, psnr, elapsed, len(gaussians)), strict=True):
             history[key][it] = value
-        bpp = len(gaussians) * float_bits_per_gaussian(cfg.mode) / (width * height)
-        yield FitProgress(it + 1, total, "fit", mse, psnr, elapsed, len(gaussians), bpp, preview)
+        bits = qa.bits if in_qa else len(gaussians) * float_bits_per_gaussian(cfg.mode)
+        yield FitProgress(
+            it + 1,
+            total,
+            "qa" if in_qa else "fit",
+            mse,
+            psnr,
+            elapsed,
+            len(gaussians),
+            bits / (width * height),
+            preview,
+            qa_start if in_qa else None,
+        )
     final = gaussians.render(mode=cfg.mode)
+    quantized = None
+    if qa is not None:
+        quantized = qa.finish(gaussians)
     elapsed = time.perf_counter() - start_time
-    return FitResult(gaussians, cfg, history, psnr_8bit(final, image), elapsed)
+    return FitResult(gaussians, cfg, history, psnr_8bit(final, image), elapsed, quantized, qa_start)
 
 
 def run_fit(image: np.ndarray, cfg: FitConfig) -> FitResult:

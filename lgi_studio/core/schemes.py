@@ -1,0 +1,613 @@
+"""Quantization schemes: how a Gaussian set becomes integers and bytes, and back.
+
+Every scheme has three steps. ``train`` fits its quantizers (codebooks, ranges) to a Gaussian set;
+``quantize``/``dequantize`` map Gaussians to integer symbols and back (the only lossy step, and what
+quantization-aware training renders each iteration); ``pack``/``unpack`` entropy-code the symbols and the
+quantizers' side information losslessly. Hence ``unpack(pack(s))`` dequantizes to exactly
+``dequantize(quantize(g))``, and the payload size is the real rate.
+
+Schemes:
+- ``float32``: lossless archive of the float parameters.
+- ``vq``: one k-means codebook over all (normalized) parameters of a Gaussian: the LGI design's baseline.
+- ``gaussianimage``: the ECCV'24 recipe: positions float16, Cholesky 6-bit scalar quantization with fitted
+  ranges, colour residual VQ 2 stages x 8 entries: 56 bits per Gaussian, stored as exact bits.
+- ``lgi``: ours (docs/quantization.md): quarter-pixel positions in Morton order, delta- and range-coded;
+  shapes as log-sizes and an angle whose precision follows the anisotropy; colour k-means codebook with
+  optional residual stages; every stream range-coded with its own histogram.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from lgi_kernels import RenderMode
+
+from .entropy import (
+    EntropyError,
+    decode_categorical,
+    decode_uniform,
+    decode_uniform_sized,
+    encode_categorical,
+    encode_uniform,
+    encode_uniform_sized,
+    read_varint,
+    write_varint,
+)
+from .model import COV_FLOOR_PX2, Gaussians
+from .quantize import ResidualVectorQuantizer, ScalarQuantizer, VectorQuantizer, auto_codebook_size
+from .shape import SIGMA_MAX_PX, SIGMA_MIN_PX, chol_to_shape, shape_to_chol
+
+SCHEMES = ("lgi", "gaussianimage", "vq", "float32")
+DEFAULT_SCHEME = "lgi"
+
+
+@dataclass
+class Quantized:
+    """Integer symbols for N Gaussians, in the Gaussians' order, plus the quantizers that decode them."""
+
+    scheme: str
+    n: int
+    native_size: tuple[int, int]
+    mode: RenderMode
+    symbols: dict[str, np.ndarray]
+    state: dict = field(default_factory=dict)
+
+
+class SchemeError(ValueError):
+    """Settings a scheme cannot honour, or a payload it cannot decode."""
+
+
+@dataclass(frozen=True)
+class CodebookUse:
+    """A codebook that decodes some parameter columns: Gaussian i takes ``book[index[i]]`` there.
+
+    Columns index the per-Gaussian vector (means 0:2, Cholesky 2:5, colour 5:8, opacity 8). QA training
+    moves such entries by the summed gradient of their members instead of moving each member.
+    """
+
+    book: np.ndarray  # [K, len(columns)], updated in place
+    index: np.ndarray  # [N]
+    columns: slice
+
+
+# ----------------------------------------------------------------------------------------------- helpers
+
+
+def _snap16(x: np.ndarray) -> np.ndarray:
+    """Round to float16 and back: what a float16 field stores."""
+    return np.asarray(x, np.float32).astype(np.float16).astype(np.float32)
+
+
+def _pack_floats(values: np.ndarray, out: bytearray, dtype: str = "<f2") -> None:
+    flat = np.asarray(values, np.float32).ravel()
+    write_varint(len(flat), out)
+    out += flat.astype(dtype).tobytes()
+
+
+def _unpack_floats(data: bytes, pos: int, dtype: str = "<f2", limit: int = 1 << 24) -> tuple[np.ndarray, int]:
+    n, pos = read_varint(data, pos)
+    size = np.dtype(dtype).itemsize
+    if n > limit or pos + n * size > len(data):
+        msg = "float field is truncated"
+        raise EntropyError(msg)
+    return np.frombuffer(data[pos : pos + n * size], dtype=dtype).astype(np.float32), pos + n * size
+
+
+def _vector(g: Gaussians, mode: RenderMode) -> np.ndarray:
+    parts = [g.means, g.chol, g.colors]
+    if mode is RenderMode.ALPHA:
+        parts.append(g.opacities[:, None])
+    return np.concatenate(parts, axis=1)
+
+
+def _from_vector(v: np.ndarray, mode: RenderMode, native_size: tuple[int, int]) -> Gaussians:
+    opacities = v[:, 8] if mode is RenderMode.ALPHA else np.ones(len(v), np.float32)
+    return Gaussians(v[:, 0:2], v[:, 2:5], v[:, 5:8], opacities, native_size)
+
+
+def _morton(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Interleave the bits of two non-negative int arrays (x in even bits): Z-order codes, int64."""
+    code = np.zeros(len(x), np.int64)
+    x = x.astype(np.int64)
+    y = y.astype(np.int64)
+    for bit in range(31):
+        code |= ((x >> bit) & 1) << (2 * bit)
+        code |= ((y >> bit) & 1) << (2 * bit + 1)
+    return code
+
+
+def _unmorton(code: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    x = np.zeros(len(code), np.int64)
+    y = np.zeros(len(code), np.int64)
+    for bit in range(31):
+        x |= ((code >> (2 * bit)) & 1) << bit
+        y |= ((code >> (2 * bit + 1)) & 1) << bit
+    return x, y
+
+
+# ----------------------------------------------------------------------------------------------- schemes
+
+
+class Scheme:
+    """Base: subclasses implement train / quantize / dequantize / pack / unpack."""
+
+    name = ""
+
+    def train(
+        self,
+        g: Gaussians,
+        mode: RenderMode,
+        codebook_size: int | None,
+        seed: int = 0,
+        previous: Quantized | None = None,
+    ) -> dict:
+        return {}
+
+    def quantize(self, g: Gaussians, mode: RenderMode, state: dict) -> Quantized:
+        raise NotImplementedError
+
+    def codebooks(self, q: Quantized) -> list[CodebookUse]:
+        """The codebooks behind ``q``'s dequantized values (none for pure scalar schemes)."""
+        return []
+
+    def snap(self, state: dict) -> None:
+        """Round trained codebooks to the precision they are stored at (float16)."""
+        for use in state.values():
+            for stage in getattr(use, "stages", [use] if isinstance(use, VectorQuantizer) else []):
+                stage.codebook = _snap16(stage.codebook)
+
+    def dequantize(self, q: Quantized) -> Gaussians:
+        raise NotImplementedError
+
+    def pack(self, q: Quantized) -> bytes:
+        raise NotImplementedError
+
+    def unpack(self, payload: bytes, n: int, native_size: tuple[int, int], mode: RenderMode) -> Quantized:
+        raise NotImplementedError
+
+
+class Float32Scheme(Scheme):
+    """Lossless: the float32 parameters as they are."""
+
+    name = "float32"
+
+    def quantize(self, g, mode, state):
+        return Quantized(self.name, len(g), g.native_size, mode, {"raw": _vector(g, mode)}, state)
+
+    def dequantize(self, q):
+        return _from_vector(q.symbols["raw"], q.mode, q.native_size)
+
+    def pack(self, q):
+        return np.ascontiguousarray(q.symbols["raw"], "<f4").tobytes()
+
+    def unpack(self, payload, n, native_size, mode):
+        cols = 9 if mode is RenderMode.ALPHA else 8
+        if len(payload) != 4 * n * cols:
+            msg = f"float32 payload has {len(payload)} bytes, expected {4 * n * cols}"
+            raise SchemeError(msg)
+        raw = np.frombuffer(payload, "<f4").reshape(n, cols).astype(np.float32)
+        return Quantized(self.name, n, native_size, mode, {"raw": raw})
+
+
+class VQScheme(Scheme):
+    """One codebook over every parameter of a Gaussian (normalized per dimension)."""
+
+    name = "vq"
+
+    def train(self, g, mode, codebook_size, seed=0, previous=None):
+        size = codebook_size or auto_codebook_size(len(g))
+        init = previous.state["vq"].codebook if previous is not None and previous.scheme == self.name else None
+        vq = VectorQuantizer.train(_vector(g, mode), size, seed=seed, init=init)
+        vq.codebook = _snap16(vq.codebook)
+        return {"vq": vq}
+
+    def quantize(self, g, mode, state):
+        return Quantized(
+            self.name, len(g), g.native_size, mode, {"index": state["vq"].quantize(_vector(g, mode))}, state
+        )
+
+    def dequantize(self, q):
+        return _from_vector(q.state["vq"].dequantize(q.symbols["index"]), q.mode, q.native_size)
+
+    def codebooks(self, q):
+        book = q.state["vq"].codebook
+        return [CodebookUse(book, q.symbols["index"], slice(0, book.shape[1]))]
+
+    def pack(self, q):
+        out = bytearray()
+        _pack_floats(q.state["vq"].codebook, out)
+        return bytes(out) + encode_categorical(q.symbols["index"])
+
+    def unpack(self, payload, n, native_size, mode):
+        cols = 9 if mode is RenderMode.ALPHA else 8
+        book, pos = _unpack_floats(payload, 0)
+        if len(book) % cols or not len(book):
+            msg = "vq codebook has the wrong size"
+            raise SchemeError(msg)
+        index, pos = decode_categorical(payload, pos)
+        book = book.reshape(-1, cols)
+        if len(index) != n or pos != len(payload) or (len(index) and index.max() >= len(book)):
+            msg = "vq indices do not match the header"
+            raise SchemeError(msg)
+        vq = VectorQuantizer(book, np.zeros(cols, np.float32), np.ones(cols, np.float32))
+        return Quantized(self.name, n, native_size, mode, {"index": index}, {"vq": vq})
+
+
+class GaussianImageScheme(Scheme):
+    """GaussianImage (ECCV'24): float16 positions, 6-bit Cholesky, colour RVQ 2 x 8 entries; exact bits."""
+
+    name = "gaussianimage"
+    CHOL_BITS = 6
+    COLOR_STAGES = (8, 8)
+    OPACITY_BITS = 6
+
+    def train(self, g, mode, codebook_size, seed=0, previous=None):
+        sizes = [min(s, len(g)) for s in self.COLOR_STAGES]
+        init = previous.state["color"] if previous is not None and previous.scheme == self.name else None
+        rvq = ResidualVectorQuantizer.train(g.colors, sizes, seed=seed, init=init)
+        for stage in rvq.stages:
+            stage.codebook = _snap16(stage.codebook)
+        chol = ScalarQuantizer.fit(g.chol, self.CHOL_BITS)
+        chol = ScalarQuantizer(_snap16(chol.lo), _snap16(chol.hi), chol.bits)
+        return {"color": rvq, "chol": chol}
+
+    def quantize(self, g, mode, state):
+        symbols = {
+            "means": _snap16(g.means),
+            "chol": state["chol"].quantize(g.chol),
+            "color": state["color"].quantize(g.colors),
+        }
+        if mode is RenderMode.ALPHA:
+            symbols["opacity"] = np.clip(np.round(g.opacities * 63), 0, 63).astype(np.int32)
+        return Quantized(self.name, len(g), g.native_size, mode, symbols, state)
+
+    def dequantize(self, q):
+        s = q.symbols
+        opacities = s["opacity"] / 63.0 if q.mode is RenderMode.ALPHA else np.ones(q.n)
+        return Gaussians(
+            s["means"],
+            q.state["chol"].dequantize(s["chol"]),
+            q.state["color"].dequantize(s["color"]),
+            opacities,
+            q.native_size,
+        )
+
+    def codebooks(self, q):
+        return _color_codebooks(q)
+
+    def pack(self, q):
+        out = bytearray()
+        chol = q.state["chol"]
+        _pack_floats(np.concatenate([chol.lo, chol.hi]), out)
+        for stage in q.state["color"].stages:
+            _pack_floats(stage.codebook, out)
+        out += np.ascontiguousarray(q.symbols["means"], "<f2").tobytes()
+        out += encode_uniform(q.symbols["chol"], 2**self.CHOL_BITS)
+        for k, stage in enumerate(q.state["color"].stages):
+            out += encode_uniform(q.symbols["color"][:, k], max(2, stage.size))
+        if q.mode is RenderMode.ALPHA:
+            out += encode_uniform(q.symbols["opacity"], 64)
+        return bytes(out)
+
+    def unpack(self, payload, n, native_size, mode):
+        ranges, pos = _unpack_floats(payload, 0)
+        if len(ranges) != 6:
+            msg = "gaussianimage Cholesky ranges are malformed"
+            raise SchemeError(msg)
+        stages = []
+        for _ in self.COLOR_STAGES:
+            book, pos = _unpack_floats(payload, pos)
+            if not len(book) or len(book) % 3:
+                msg = "gaussianimage colour codebook is malformed"
+                raise SchemeError(msg)
+            book = book.reshape(-1, 3)
+            stages.append(VectorQuantizer(book, np.zeros(3, np.float32), np.ones(3, np.float32)))
+        end = pos + 4 * n
+        if end > len(payload):
+            msg = "gaussianimage positions are truncated"
+            raise SchemeError(msg)
+        means = np.frombuffer(payload[pos:end], "<f2").reshape(n, 2).astype(np.float32)
+        chol, pos = decode_uniform(payload, end)
+        colors = []
+        for _ in stages:
+            idx, pos = decode_uniform(payload, pos)
+            colors.append(idx)
+        symbols = {"means": means, "chol": chol.reshape(-1, 3), "color": np.stack(colors, axis=1)}
+        if mode is RenderMode.ALPHA:
+            symbols["opacity"], pos = decode_uniform(payload, pos)
+        _check_counts(symbols, n, pos, len(payload), [s.size for s in stages], self.name)
+        state = {
+            "chol": ScalarQuantizer(ranges[:3], ranges[3:], self.CHOL_BITS),
+            "color": ResidualVectorQuantizer(stages),
+        }
+        return Quantized(self.name, n, native_size, mode, symbols, state)
+
+
+def _color_codebooks(q: Quantized) -> list[CodebookUse]:
+    return [
+        CodebookUse(stage.codebook, q.symbols["color"][:, k], slice(5, 8))
+        for k, stage in enumerate(q.state["color"].stages)
+    ]
+
+
+def _check_counts(symbols: dict, n: int, pos: int, total: int, stage_sizes: list[int], name: str) -> None:
+    if pos != total:
+        msg = f"{name} payload has {total - pos} unexpected trailing bytes"
+        raise SchemeError(msg)
+    for key, value in symbols.items():
+        if len(value) != n:
+            msg = f"{name} {key} stream holds {len(value)} entries, the header says {n} Gaussians"
+            raise SchemeError(msg)
+    color = symbols.get("color")
+    if color is not None and len(color) and np.any(color.max(axis=0) >= np.array(stage_sizes)):
+        msg = f"{name} colour index out of range"
+        raise SchemeError(msg)
+
+
+@dataclass(frozen=True)
+class LgiSteps:
+    """Quantization steps of the ``lgi`` scheme (recorded in each file's header)."""
+
+    position_px: float = 0.25
+    log2_size: float = 1.0 / 16.0
+    angle_per_aspect: float = 32.0
+    max_angle_levels: int = 1024
+    color_stages: int = 1
+
+
+class LgiScheme(Scheme):
+    """Our scheme: see the module docstring and docs/quantization.md."""
+
+    name = "lgi"
+    OPACITY_LEVELS = 64
+    MARGIN = 0.05  # means may lie this far outside the frame (normalized), as the fit allows
+
+    def __init__(self, steps: LgiSteps | None = None) -> None:
+        self.steps = steps or LgiSteps()
+
+    # positions ----------------------------------------------------------------------------------------
+    def _grid(self, native_size: tuple[int, int]) -> tuple[float, float, int, int]:
+        """Grid cells per normalized unit along x and y, and the grid's extent in cells."""
+        width, height = native_size
+        cx, cy = width / self.steps.position_px, height / self.steps.position_px
+        return cx, cy, int(np.ceil(cx * (1 + 2 * self.MARGIN))) + 1, int(np.ceil(cy * (1 + 2 * self.MARGIN))) + 1
+
+    def _position_codes(self, means: np.ndarray, native_size: tuple[int, int]) -> np.ndarray:
+        cx, cy, nx, ny = self._grid(native_size)
+        x = np.clip(np.round((means[:, 0] + self.MARGIN) * cx), 0, nx - 1)
+        y = np.clip(np.round((means[:, 1] + self.MARGIN) * cy), 0, ny - 1)
+        return np.stack([x, y], axis=1).astype(np.int32)
+
+    def _positions(self, codes: np.ndarray, native_size: tuple[int, int]) -> np.ndarray:
+        cx, cy, _, _ = self._grid(native_size)
+        return np.stack([codes[:, 0] / cx - self.MARGIN, codes[:, 1] / cy - self.MARGIN], axis=1).astype(np.float32)
+
+    # shapes -------------------------------------------------------------------------------------------
+    def _size_levels(self) -> int:
+        return round((math.log2(SIGMA_MAX_PX) - math.log2(SIGMA_MIN_PX)) / self.steps.log2_size) + 1
+
+    def _angle_levels(self, major_code: np.ndarray, ratio_code: np.ndarray) -> np.ndarray:
+        """Angle levels per Gaussian from its (already quantized) elongation: a rotation by one step moves the
+        tip of the major axis by a fixed fraction of the minor sigma, so round Gaussians need no angle and
+        needles need many."""
+        lo = np.log2(SIGMA_MIN_PX)
+        major = 2.0 ** (lo + major_code * self.steps.log2_size)
+        minor = major * 2.0 ** (-ratio_code * self.steps.log2_size)
+        # the render adds the covariance floor, so a needle is never thinner than sqrt(floor)
+        aspect = np.sqrt((major**2 + COV_FLOOR_PX2) / (minor**2 + COV_FLOOR_PX2))
+        levels = np.round(self.steps.angle_per_aspect * (aspect - 1.0))
+        return np.clip(levels, 1, self.steps.max_angle_levels).astype(np.int32)
+
+    def _shape_codes(self, chol: np.ndarray, native_size: tuple[int, int]) -> dict[str, np.ndarray]:
+        major, minor, angle = chol_to_shape(chol, *native_size)
+        lo = np.log2(SIGMA_MIN_PX)
+        top = self._size_levels() - 1
+        major_code = np.clip(np.round((np.log2(major) - lo) / self.steps.log2_size), 0, top).astype(np.int32)
+        ratio_code = np.clip(np.round(np.log2(major / minor) / self.steps.log2_size), 0, major_code).astype(np.int32)
+        levels = self._angle_levels(major_code, ratio_code)
+        angle_code = np.mod(np.round(angle / np.pi * levels), levels).astype(np.int32)
+        return {"size": major_code, "ratio": ratio_code, "angle": angle_code}
+
+    def _chol(self, s: dict[str, np.ndarray], native_size: tuple[int, int]) -> np.ndarray:
+        lo = np.log2(SIGMA_MIN_PX)
+        major = 2.0 ** (lo + s["size"] * self.steps.log2_size)
+        minor = major * 2.0 ** (-s["ratio"] * self.steps.log2_size)
+        levels = self._angle_levels(s["size"], s["ratio"])
+        return shape_to_chol(major, minor, s["angle"] * np.pi / levels, *native_size)
+
+    # scheme interface ---------------------------------------------------------------------------------
+    def train(self, g, mode, codebook_size, seed=0, previous=None):
+        size = min(codebook_size or auto_codebook_size(len(g)), len(g))
+        init = previous.state["color"] if previous is not None and previous.scheme == self.name else None
+        rvq = ResidualVectorQuantizer.train(g.colors, [size] * self.steps.color_stages, seed=seed, init=init)
+        for stage in rvq.stages:
+            stage.codebook = _snap16(stage.codebook)
+        return {"color": rvq}
+
+    def quantize(self, g, mode, state):
+        symbols = {"position": self._position_codes(g.means, g.native_size), **self._shape_codes(g.chol, g.native_size)}
+        symbols["color"] = state["color"].quantize(g.colors)
+        if mode is RenderMode.ALPHA:
+            top = self.OPACITY_LEVELS - 1
+            symbols["opacity"] = np.clip(np.round(g.opacities * top), 0, top).astype(np.int32)
+        return Quantized(self.name, len(g), g.native_size, mode, symbols, state)
+
+    def dequantize(self, q):
+        s = q.symbols
+        top = self.OPACITY_LEVELS - 1
+        opacities = s["opacity"] / top if q.mode is RenderMode.ALPHA else np.ones(q.n)
+        return Gaussians(
+            self._positions(s["position"], q.native_size),
+            self._chol(s, q.native_size),
+            q.state["color"].dequantize(s["color"]),
+            opacities,
+            q.native_size,
+        )
+
+    def codebooks(self, q):
+        return _color_codebooks(q)
+
+    def pack(self, q):
+        s = dict(q.symbols)
+        out = bytearray()
+        stages = q.state["color"].stages
+        write_varint(len(stages), out)
+        for stage in stages:
+            _pack_floats(stage.codebook, out)
+        if q.mode is RenderMode.ACCUMULATED_SUM and q.n:
+            # the sum is order-free: store in Morton order, where positions delta-code well
+            codes = _morton(s["position"][:, 0], s["position"][:, 1])
+            order = np.argsort(codes, kind="stable")
+            s = {k: v[order] for k, v in s.items()}
+            out += _encode_sorted_codes(codes[order])
+        else:
+            _, _, nx, ny = self._grid(q.native_size)
+            out += encode_uniform(s["position"][:, 0], nx) + encode_uniform(s["position"][:, 1], ny)
+        out += encode_categorical(s["size"]) + encode_categorical(s["ratio"])
+        levels = self._angle_levels(s["size"], s["ratio"])
+        out += _encode_angles(s["angle"], levels)
+        for k in range(len(stages)):
+            out += encode_categorical(s["color"][:, k])
+        if q.mode is RenderMode.ALPHA:
+            out += encode_categorical(s["opacity"])
+        return bytes(out)
+
+    def unpack(self, payload, n, native_size, mode):
+        n_stages, pos = read_varint(payload, 0)
+        if not 1 <= n_stages <= 8:
+            msg = f"lgi payload claims {n_stages} colour stages"
+            raise SchemeError(msg)
+        stages = []
+        for _ in range(n_stages):
+            book, pos = _unpack_floats(payload, pos)
+            if not len(book) or len(book) % 3:
+                msg = "lgi colour codebook is malformed"
+                raise SchemeError(msg)
+            stages.append(VectorQuantizer(book.reshape(-1, 3), np.zeros(3, np.float32), np.ones(3, np.float32)))
+        _, _, nx, ny = self._grid(native_size)
+        if mode is RenderMode.ACCUMULATED_SUM:
+            codes, pos = _decode_sorted_codes(payload, pos, n)
+            x, y = _unmorton(codes)
+            if len(x) and (x.max() >= nx or y.max() >= ny):
+                msg = "lgi position outside the picture's grid"
+                raise SchemeError(msg)
+            position = np.stack([x, y], axis=1).astype(np.int32)
+        else:
+            x, pos = decode_uniform(payload, pos)
+            y, pos = decode_uniform(payload, pos)
+            if len(x) != len(y):
+                msg = "lgi position streams differ in length"
+                raise SchemeError(msg)
+            position = np.stack([x, y], axis=1)
+        size, pos = decode_categorical(payload, pos)
+        ratio, pos = decode_categorical(payload, pos)
+        if len(size) != n or len(ratio) != n or (n and (size.max() >= self._size_levels() or np.any(ratio > size))):
+            msg = "lgi shape streams are malformed"
+            raise SchemeError(msg)
+        angle, pos = _decode_angles(payload, pos, self._angle_levels(size, ratio))
+        colors = []
+        for _ in stages:
+            idx, pos = decode_categorical(payload, pos)
+            colors.append(idx)
+        symbols = {"position": position, "size": size, "ratio": ratio, "angle": angle, "color": np.stack(colors, 1)}
+        if mode is RenderMode.ALPHA:
+            symbols["opacity"], pos = decode_categorical(payload, pos)
+            if len(symbols["opacity"]) == n and n and symbols["opacity"].max() >= self.OPACITY_LEVELS:
+                msg = "lgi opacity out of range"
+                raise SchemeError(msg)
+        _check_counts(symbols, n, pos, len(payload), [s.size for s in stages], self.name)
+        return Quantized(self.name, n, native_size, mode, symbols, {"color": ResidualVectorQuantizer(stages)})
+
+
+def _encode_sorted_codes(codes: np.ndarray) -> bytes:
+    """Sorted non-negative int64 codes as deltas, each split into its bit length (range-coded with a
+    histogram over at most 63 lengths) and the bits below its leading one (uniform): close to the entropy of
+    the near-geometric gaps, with no long-tailed histogram to send."""
+    deltas = np.diff(codes, prepend=0).astype(np.int64)
+    lengths = np.zeros(len(deltas), np.int32)
+    nonzero = deltas > 0
+    lengths[nonzero] = np.floor(np.log2(deltas[nonzero])).astype(np.int32) + 1
+    # float log2 can be off by one near powers of two: fix against exact integer bounds
+    lengths[nonzero & (deltas >= (np.int64(1) << lengths.astype(np.int64)))] += 1
+    lengths[nonzero & (deltas < (np.int64(1) << (lengths.astype(np.int64) - 1)))] -= 1
+    mantissa_bits = np.maximum(lengths - 1, 0)
+    has_mantissa = mantissa_bits > 0
+    mantissa = deltas - np.where(nonzero, np.int64(1) << mantissa_bits.astype(np.int64), 0)
+    out = bytearray(encode_categorical(lengths))
+    out += _encode_raw_bits(mantissa[has_mantissa], mantissa_bits[has_mantissa])
+    return bytes(out)
+
+
+def _encode_raw_bits(values: np.ndarray, bits: np.ndarray) -> bytes:
+    """Values of up to 62 bits each, as 16-bit uniform chunks (the range coder's symbols are 32-bit)."""
+    chunks, sizes = _split_chunks(values.astype(np.int64), bits)
+    return encode_uniform_sized(chunks, sizes)
+
+
+def _split_chunks(values: np.ndarray, bits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    chunks, sizes = [], []
+    for k in range(4):
+        width = np.clip(bits - 16 * k, 0, 16)
+        take = width > 0
+        chunks.append(np.where(take, (values >> (16 * k)) & ((np.int64(1) << width) - 1), 0))
+        sizes.append(np.where(take, np.int64(1) << width, 0))
+    chunks_arr = np.stack(chunks, axis=1).ravel()
+    sizes_arr = np.stack(sizes, axis=1).ravel()
+    keep = sizes_arr > 1
+    return chunks_arr[keep].astype(np.int32), sizes_arr[keep].astype(np.int32)
+
+
+def _decode_sorted_codes(data: bytes, pos: int, n: int) -> tuple[np.ndarray, int]:
+    lengths, pos = decode_categorical(data, pos)
+    if len(lengths) != n or (n and lengths.max() > 62):
+        msg = "position stream does not match the header"
+        raise SchemeError(msg)
+    mantissa_bits = np.maximum(lengths - 1, 0).astype(np.int64)
+    has_mantissa = mantissa_bits > 0
+    bits = mantissa_bits[has_mantissa]
+    _, sizes = _split_chunks(np.zeros(len(bits), np.int64), bits)
+    chunks, pos = decode_uniform_sized(data, pos, sizes)
+    values = np.zeros(len(bits), np.int64)
+    cursor = 0
+    for k in range(4):
+        width = np.clip(bits - 16 * k, 0, 16)
+        take = np.flatnonzero(width > 0)
+        # chunks were stored per value in order k = 0..3, skipping empty ones
+        values[take] |= chunks_for_level(chunks, bits, k).astype(np.int64) << (16 * k)
+        cursor += len(take)
+    deltas = np.where(lengths > 0, np.int64(1) << mantissa_bits, 0)
+    deltas[has_mantissa] += values
+    return np.cumsum(deltas), pos
+
+
+def chunks_for_level(chunks: np.ndarray, bits: np.ndarray, level: int) -> np.ndarray:
+    """The level-``level`` chunk of each value that has one, from the interleaved chunk stream."""
+    per_value = np.ceil(bits / 16).astype(np.int64)
+    starts = np.concatenate([[0], np.cumsum(per_value)[:-1]])
+    has = per_value > level
+    return chunks[starts[has] + level]
+
+
+def _encode_angles(angle: np.ndarray, levels: np.ndarray) -> bytes:
+    """Angles of anisotropic Gaussians at their own precision (round ones carry none)."""
+    coded = levels > 1
+    return encode_uniform_sized(angle[coded], levels[coded])
+
+
+def _decode_angles(data: bytes, pos: int, levels: np.ndarray) -> tuple[np.ndarray, int]:
+    coded = levels > 1
+    angle = np.zeros(len(levels), np.int32)
+    angle[coded], pos = decode_uniform_sized(data, pos, levels[coded])
+    return angle, pos
+
+
+def get_scheme(name: str) -> Scheme:
+    """The scheme called ``name`` (one of ``SCHEMES``)."""
+    table = {"lgi": LgiScheme, "gaussianimage": GaussianImageScheme, "vq": VQScheme, "float32": Float32Scheme}
+    if name not in table:
+        msg = f"unknown quantization scheme {name!r}: use one of {', '.join(SCHEMES)}"
+        raise SchemeError(msg)
+    return table[name]()
