@@ -82,8 +82,6 @@ def _cmd_encode(args: argparse.Namespace) -> int:
     from lgi_studio.io.images import load_image, save_image
 
     output = Path(args.output)
-    if output.suffix.lower() == ".lgi":
-        raise CliError("writing .lgi files arrives with the file-format issue; use -o out.png for now")
     for path in (output, args.metrics_csv, args.metrics_json):
         if path is not None:
             _check_writable(Path(path))
@@ -95,6 +93,10 @@ def _cmd_encode(args: argparse.Namespace) -> int:
             mode=RenderMode.parse(args.render_mode),
             init=args.init,
             seed=args.seed,
+            qa_training=args.qa_training,
+            qa_start=args.qa_start,
+            scheme=args.scheme,
+            codebook_size=None if args.codebook_size == "auto" else _int_arg(args.codebook_size, "--codebook-size"),
         )
     except ValueError as exc:
         raise CliError(str(exc)) from exc
@@ -104,9 +106,26 @@ def _cmd_encode(args: argparse.Namespace) -> int:
     if result is None:
         print("lgi: interrupted; nothing written", file=sys.stderr)
         return EXIT_INTERRUPTED
-    render = result.gaussians.render(mode=cfg.mode)
-    save_image(output, render)
     height, width = image.shape[:2]
+    file_bytes = None
+    if output.suffix.lower() == ".lgi":
+        quantized = result.quantized or _quantize_after(result, cfg)
+        from lgi_studio.core.schemes import get_scheme
+        from lgi_studio.io.lgi_format import write_lgi
+
+        render = get_scheme(cfg.scheme).dequantize(quantized).render(mode=cfg.mode)
+        meta = {
+            "encoder": f"lgi-studio {__version__}",
+            "iterations": cfg.total_iterations,
+            "preset": cfg.preset,
+            "qa_training": cfg.qa_training,
+            "seed": cfg.seed,
+            "psnr": round(psnr_8bit(render, image), 3),
+        }
+        file_bytes = write_lgi(output, quantized, metadata=meta if args.metadata else None)
+    else:
+        render = result.gaussians.render(mode=cfg.mode)
+        save_image(output, render)
     summary = {
         "input": str(args.input),
         "output": str(output),
@@ -120,6 +139,9 @@ def _cmd_encode(args: argparse.Namespace) -> int:
         "backend": backend,
         "psnr": round(result.psnr, 4),
         "ms_ssim": round(ms_ssim(render, image), 6) if min(width, height) > 160 else None,
+        "scheme": cfg.scheme if file_bytes else None,
+        "file_bytes": file_bytes,
+        "bpp": round(8 * file_bytes / (width * height), 4) if file_bytes else None,
         "seconds": round(result.elapsed, 3),
         "iterations_per_second": round(cfg.total_iterations / result.elapsed, 2),
     }
@@ -130,10 +152,103 @@ def _cmd_encode(args: argparse.Namespace) -> int:
         )
     if args.metrics_csv:
         _write_text(Path(args.metrics_csv), _metrics_csv(result))
+    size = f", {file_bytes} bytes ({summary['bpp']} bpp, {cfg.scheme})" if file_bytes else ""
     print(
-        f"{output}: {len(result.gaussians)} Gaussians, PSNR {psnr_8bit(render, image):.2f} dB, "
+        f"{output}: {len(result.gaussians)} Gaussians, PSNR {psnr_8bit(render, image):.2f} dB{size}, "
         f"{result.elapsed:.1f} s ({summary['iterations_per_second']} it/s, {backend})"
     )
+    return 0
+
+
+def _int_arg(text: str, flag: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise CliError(f"{flag} takes a whole number or 'auto', got {text!r}") from None
+
+
+def _quantize_after(result, cfg):
+    """Quantize a fit that ran without QA (post-hoc), with the configured scheme and codebook size."""
+    from lgi_studio.core.schemes import get_scheme
+
+    scheme = get_scheme(cfg.scheme)
+    state = scheme.train(result.gaussians, cfg.mode, cfg.codebook_size, seed=cfg.seed)
+    return scheme.quantize(result.gaussians, cfg.mode, state)
+
+
+def _open_lgi(path: str):
+    from lgi_studio.io.lgi_format import LgiFormatError, read_lgi
+
+    try:
+        return read_lgi(path)
+    except LgiFormatError as exc:
+        raise CliError(str(exc)) from exc
+
+
+def _output_size(args: argparse.Namespace, width: int, height: int) -> tuple[int, int]:
+    """Output size from --scale or --width/--height, keeping the aspect unless both are given."""
+    if args.scale is not None:
+        if not 0 < args.scale <= 64:
+            raise CliError(f"--scale must be in (0, 64], got {args.scale}")
+        out = (round(width * args.scale), round(height * args.scale))
+    elif args.width or args.height:
+        w = args.width or round(args.height * width / height)
+        h = args.height or round(args.width * height / width)
+        out = (w, h)
+    else:
+        out = (width, height)
+    if not (1 <= out[0] <= 32768 and 1 <= out[1] <= 32768):
+        raise CliError(f"output size {out[0]}x{out[1]} is outside 1..32768 pixels per side")
+    return max(1, out[0]), max(1, out[1])
+
+
+def _cmd_decode(args: argparse.Namespace) -> int:
+    """Render a .lgi file to a picture at any size."""
+    from lgi_kernels import RenderMode
+    from lgi_studio.io.images import save_image
+
+    lgi = _open_lgi(args.input)
+    output = Path(args.output)
+    _check_writable(output)
+    width, height = _output_size(args, lgi.header.width, lgi.header.height)
+    mode = RenderMode.parse(args.render_mode) if args.render_mode else lgi.header.mode
+    _start_backend(args.backend)
+    save_image(output, lgi.gaussians().render(width, height, mode=mode))
+    print(f"{output}: {width}x{height} from {lgi.header.count} Gaussians ({mode.value})")
+    return 0
+
+
+def _cmd_info(args: argparse.Namespace) -> int:
+    """Describe a .lgi file without rendering it."""
+    lgi = _open_lgi(args.input)
+    h = lgi.header
+    info = {
+        "file": str(args.input),
+        "format_version": h.version,
+        "width": h.width,
+        "height": h.height,
+        "gaussians": h.count,
+        "render_mode": h.mode.value,
+        "scheme": h.scheme,
+        "colour_space": h.colour_space,
+        "file_bytes": lgi.file_bytes,
+        "payload_bytes": lgi.payload_bytes,
+        "bpp": round(8 * lgi.file_bytes / (h.width * h.height), 4),
+        "bits_per_gaussian": round(8 * lgi.file_bytes / max(1, h.count), 2),
+        "metadata": lgi.metadata,
+    }
+    if h.scheme == "lgi":
+        info["lgi_steps"] = {
+            "position_px": h.steps.position_px,
+            "log2_size": h.steps.log2_size,
+            "angle_per_aspect": h.steps.angle_per_aspect,
+            "color_stages": h.steps.color_stages,
+        }
+    if args.json:
+        print(json.dumps(info, indent=1))
+    else:
+        for key, value in info.items():
+            print(f"{key:>18}: {value}")
     return 0
 
 
@@ -185,8 +300,28 @@ def build_parser() -> argparse.ArgumentParser:
     encode.add_argument("--backend", default=None, help=backend_help)
     encode.add_argument("--metrics-csv", default=None, help="write per-iteration loss/PSNR as CSV")
     encode.add_argument("--metrics-json", default=None, help="write a summary and the history as JSON")
+    encode.add_argument("--qa-training", action="store_true", help="quantization-aware training (for .lgi output)")
+    encode.add_argument("--qa-start", type=float, default=0.7, help="fraction of the fit where QA starts (0.7)")
+    encode.add_argument("--scheme", default="lgi", help="lgi (default) | gaussianimage | vq | float32 (lossless)")
+    encode.add_argument("--codebook-size", default="auto", help="colour codebook entries, 2-4096, or auto")
+    encode.add_argument("--metadata", action="store_true", help="record encoder settings and PSNR in the .lgi")
     encode.add_argument("--quiet", action="store_true", help="no progress bar")
     encode.set_defaults(run=_cmd_encode)
+
+    decode = commands.add_parser("decode", help="render a .lgi file at any resolution")
+    decode.add_argument("-i", "--input", required=True, help=".lgi file")
+    decode.add_argument("-o", "--output", required=True, help="picture to write (.png, .jpg, ...)")
+    decode.add_argument("--scale", type=float, default=None, help="output size as a multiple of the original")
+    decode.add_argument("--width", type=int, default=None, help="output width (height follows unless given)")
+    decode.add_argument("--height", type=int, default=None, help="output height (width follows unless given)")
+    decode.add_argument("--render-mode", default=None, help="sum or alpha (default: the file's)")
+    decode.add_argument("--backend", default=None, help=backend_help)
+    decode.set_defaults(run=_cmd_decode)
+
+    info = commands.add_parser("info", help="describe a .lgi file")
+    info.add_argument("input", help=".lgi file")
+    info.add_argument("--json", action="store_true", help="machine-readable output")
+    info.set_defaults(run=_cmd_info)
     return parser
 
 

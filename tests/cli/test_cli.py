@@ -76,7 +76,9 @@ def test_encode_writes_the_reconstruction_and_metrics(tmp_path, capsys):
         (["-q", "turbo"], "preset must be one of"),
         (["-n", "0"], "count must be between"),
         (["-o", "/nonexistent-folder/x.png"], "does not exist"),
-        (["-o", "x.lgi"], ".lgi files arrive"),
+        (["--codebook-size", "lots"], "--codebook-size takes a whole number"),
+        (["--scheme", "jpeg"], "scheme must be one of"),
+        (["--qa-start", "2"], "qa_start must be"),
         (["--backend", "tpu"], "unknown backend"),
     ],
 )
@@ -111,3 +113,38 @@ def test_ctrl_c_writes_nothing(tmp_path, capsys, monkeypatch):
     assert main(["encode", "-i", str(_tiny_png(tmp_path)), "-o", str(out), "--iterations", "50", "--quiet"]) == 130
     assert not out.exists()
     assert "interrupted; nothing written" in capsys.readouterr().err
+
+
+def test_encode_to_lgi_then_info_and_decode_at_another_size(tmp_path, capsys):
+    import json
+
+    from PIL import Image
+
+    lgi = tmp_path / "x.lgi"
+    args = ["encode", "-i", str(_tiny_png(tmp_path)), "-o", str(lgi), "-n", "40", "--iterations", "30"]
+    assert main([*args, "--qa-training", "--codebook-size", "8", "--metadata", "--quiet"]) == 0
+    assert "bytes" in capsys.readouterr().out
+    assert main(["info", str(lgi), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["gaussians"] == 40
+    assert info["scheme"] == "lgi"
+    assert info["file_bytes"] == lgi.stat().st_size
+    assert info["metadata"]["qa_training"] is True
+    assert main(["decode", "-i", str(lgi), "-o", str(tmp_path / "big.png"), "--scale", "2"]) == 0
+    assert Image.open(tmp_path / "big.png").size == (64, 48)
+    assert main(["decode", "-i", str(lgi), "-o", str(tmp_path / "w.png"), "--width", "16"]) == 0
+    assert Image.open(tmp_path / "w.png").size == (16, 12)
+    assert main(["decode", "-i", str(lgi), "-o", str(tmp_path / "wh.png"), "--width", "10", "--height", "30"]) == 0
+    assert Image.open(tmp_path / "wh.png").size == (10, 30)
+
+
+@pytest.mark.parametrize("command", ["info", "decode"])
+def test_corrupt_lgi_is_one_line_and_exit_2(tmp_path, capsys, command):
+    bad = tmp_path / "bad.lgi"
+    bad.write_bytes(b"\x89LGI\r\n\x1a\n" + b"\0" * 30)
+    argv = ["info", str(bad)] if command == "info" else ["decode", "-i", str(bad), "-o", str(tmp_path / "o.png")]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("lgi: error: ")
+    assert "Traceback" not in err
+    assert not (tmp_path / "o.png").exists()
