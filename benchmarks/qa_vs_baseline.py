@@ -32,6 +32,7 @@ SUM = RenderMode.ACCUMULATED_SUM
 
 
 def _row(image_name, scheme, size, qa, float_psnr, quant_psnr, nbytes, pixels, seconds) -> dict[str, str]:
+    """``float_psnr`` is always the unquantized fit without QA: the loss is what quantization costs overall."""
     return {
         "image": image_name,
         "scheme": scheme,

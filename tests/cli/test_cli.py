@@ -4,7 +4,6 @@ import pytest
 
 from lgi_studio import __version__
 from lgi_studio.cli import main
-from lgi_studio.gui.app import main as gui_main
 
 
 def test_version(capsys):
@@ -31,11 +30,6 @@ def test_no_command_is_a_usage_error(capsys):
         main([])
     assert exit_info.value.code == 2
     assert "usage: lgi" in capsys.readouterr().err
-
-
-def test_gui_entry_point_exists(capsys):
-    assert gui_main([]) == 0
-    assert "LGI Studio" in capsys.readouterr().out
 
 
 def _tiny_png(tmp_path):

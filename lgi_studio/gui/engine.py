@@ -1,0 +1,194 @@
+"""The engine process: runs every Taichi launch for the GUI, so the GUI process never holds the GIL for one.
+
+A Taichi CPU launch holds Python's GIL for its whole duration, in any thread; measured here, kernels in a
+QThread stalled the event loop by up to 59 ms, while the same work in a spawned child process left it
+smooth. This module is that child: it imports no Qt. Commands arrive on one pipe; events leave on another;
+preview frames travel through two shared-memory buffers used in turn (a notice names the one written).
+``multiprocessing.Queue`` is avoided on purpose: its feeder thread needs the GIL, so transfers stall.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import traceback
+from multiprocessing import shared_memory
+from multiprocessing.connection import Connection
+
+import numpy as np
+
+FRAME_SLOTS = 2
+
+
+class FrameBuffers:
+    """Two [H, W, 3] uint8 frames in shared memory, written by the engine and read by the GUI in turn."""
+
+    def __init__(self, width: int, height: int, name: str | None = None) -> None:
+        self.shape = (height, width, 3)
+        size = FRAME_SLOTS * height * width * 3
+        self.shm = shared_memory.SharedMemory(name=name, create=name is None, size=size if name is None else 0)
+        self.frames = np.ndarray((FRAME_SLOTS, *self.shape), dtype=np.uint8, buffer=self.shm.buf)
+        self.next_slot = 0
+
+    @property
+    def name(self) -> str:
+        return self.shm.name
+
+    def write(self, frame: np.ndarray) -> int:
+        slot = self.next_slot
+        self.frames[slot] = frame
+        self.next_slot = (slot + 1) % FRAME_SLOTS
+        return slot
+
+    def read(self, slot: int) -> np.ndarray:
+        return self.frames[slot].copy()
+
+    def close(self, unlink: bool = False) -> None:
+        self.frames = None
+        with contextlib.suppress(FileNotFoundError):
+            self.shm.close()
+            if unlink:
+                self.shm.unlink()
+
+
+class _Session:
+    """One fit (and what follows it: requantize, export) inside the engine."""
+
+    def __init__(self, events: Connection) -> None:
+        self.events = events
+        self.buffers: FrameBuffers | None = None
+        self.image: np.ndarray | None = None
+        self.result = None
+        self.requantize_cache: dict = {}
+        self.last_quantized = None
+
+    def send_frame(self, kind: str, frame: np.ndarray, **extra) -> None:
+        height, width = frame.shape[:2]
+        if self.buffers is None or self.buffers.shape != frame.shape:
+            if self.buffers is not None:
+                self.buffers.close(unlink=True)
+            self.buffers = FrameBuffers(width, height)
+        slot = self.buffers.write(frame)
+        self.events.send((kind, {"shm": self.buffers.name, "slot": slot, "width": width, "height": height, **extra}))
+
+    def close(self) -> None:
+        if self.buffers is not None:
+            self.buffers.close(unlink=True)
+
+
+def _fit(session: _Session, commands: Connection, request: dict) -> bool:
+    """Run one fit, answering pause/resume/stop between iterations. Returns False when asked to quit."""
+    from lgi_kernels import RenderMode, ensure_backend
+    from lgi_studio.core.fit import FitConfig, fit
+    from lgi_studio.io.images import load_image
+
+    info = ensure_backend(request.get("backend"))
+    session.image = load_image(request["image"])
+    settings = dict(request["config"])
+    settings["mode"] = RenderMode.parse(settings.get("mode", "sum"))
+    cfg = FitConfig(**settings)
+    session.events.send(
+        (
+            "started",
+            {
+                "backend": info.name,
+                "backend_reason": info.reason,
+                "total": cfg.total_iterations,
+                "qa_start": cfg.qa_start_iteration,
+            },
+        )
+    )
+    stream = fit(session.image, cfg)
+    paused = False
+    while True:
+        while paused or commands.poll():
+            command, _ = commands.recv()
+            if command == "pause":
+                paused = True
+                session.events.send(("paused", {}))
+            elif command == "resume":
+                paused = False
+                session.events.send(("resumed", {}))
+            elif command in ("stop", "quit"):
+                stream.close()
+                session.events.send(("stopped", {}))
+                return command != "quit"
+        try:
+            progress = next(stream)
+        except StopIteration as done:
+            session.result = done.value
+            break
+        fields = {k: v for k, v in dataclasses.asdict(progress).items() if k != "preview"}
+        if progress.preview is not None:
+            session.send_frame("progress", progress.preview, **fields)
+        else:
+            session.events.send(("progress", fields))
+    r = session.result
+    session.requantize_cache = {}
+    session.last_quantized = r.quantized
+    session.events.send(("finished", {"psnr": r.psnr, "seconds": r.elapsed, "count": len(r.gaussians)}))
+    return True
+
+
+def _requantize(session: _Session, request: dict) -> None:
+    from lgi_studio.core.requantize import requantize
+
+    r = session.result
+    out = requantize(
+        r.gaussians,
+        session.image,
+        r.config.mode,
+        int(request["size"]),
+        scheme=r.config.scheme,
+        previous=session.last_quantized,
+        reference_psnr=r.psnr,
+        cache=session.requantize_cache,
+    )
+    session.last_quantized = out.quantized
+    frame = (np.clip(out.render, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+    session.send_frame(
+        "requantized", frame, size=int(request["size"]), psnr=out.psnr, loss=out.psnr_loss, bytes=out.bytes, bpp=out.bpp
+    )
+
+
+def _export(session: _Session, request: dict) -> None:
+    from lgi_studio.core.schemes import get_scheme
+    from lgi_studio.io.lgi_format import write_lgi
+
+    r = session.result
+    quantized = session.last_quantized
+    if quantized is None:
+        scheme = get_scheme(r.config.scheme)
+        quantized = scheme.quantize(r.gaussians, r.config.mode, scheme.train(r.gaussians, r.config.mode, None))
+    size = write_lgi(request["path"], quantized)
+    height, width = session.image.shape[:2]
+    session.events.send(("exported", {"path": request["path"], "bytes": size, "bpp": 8 * size / (width * height)}))
+
+
+def engine_main(commands: Connection, events: Connection) -> None:
+    """Entry point of the engine process: serve commands until "quit" or the GUI goes away."""
+    session = _Session(events)
+    handlers = {"requantize": _requantize, "export": _export}
+    try:
+        while True:
+            try:
+                command, request = commands.recv()
+            except EOFError:
+                return
+            if command == "quit":
+                return
+            try:
+                if command == "fit":
+                    if not _fit(session, commands, request):
+                        return
+                elif command in handlers:
+                    if session.result is None:
+                        events.send(("error", {"message": f"nothing to {command} yet: run a fit first"}))
+                    else:
+                        handlers[command](session, request)
+            except Exception as exc:  # noqa: BLE001 - report any failure to the GUI instead of dying silently
+                events.send(("error", {"message": str(exc) or type(exc).__name__, "detail": traceback.format_exc()}))
+    finally:
+        session.close()
+        with contextlib.suppress(OSError):
+            events.close()

@@ -1,0 +1,395 @@
+"""LGI Studio's main window: settings, live original/reconstruction views, PSNR and loss plots with the QA
+switch marked, the codebook slider, export. Every computation happens in the engine process."""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QSlider,
+    QSpinBox,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from .worker import Engine
+
+CODEBOOK_STOPS = [16, 32, 64, 128, 256, 512, 1024, 2048, 4096]
+IMAGE_FILTER = "Pictures (*.png *.jpg *.jpeg *.webp *.tif *.tiff *.bmp);;All files (*)"
+
+
+class ImagePair(pg.GraphicsLayoutWidget):
+    """Original and reconstruction side by side, with zoom and pan linked."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.views, self.items = [], []
+        for col, title in enumerate(("Original", "Reconstruction")):
+            view = self.addViewBox(row=0, col=col, lockAspect=True, invertY=True, enableMenu=False)
+            item = pg.ImageItem(axisOrder="row-major")
+            view.addItem(item)
+            self.views.append(view)
+            self.items.append(item)
+            self.addLabel(title, row=1, col=col)
+        self.views[1].setXLink(self.views[0])
+        self.views[1].setYLink(self.views[0])
+
+    def show_original(self, image: np.ndarray) -> None:
+        self.items[0].setImage(image, levels=(0, 255))
+        self.items[1].clear()
+        self.views[0].autoRange()
+
+    def show_reconstruction(self, frame: np.ndarray) -> None:
+        self.items[1].setImage(frame, levels=(0, 255))
+
+
+class Plots(pg.GraphicsLayoutWidget):
+    """PSNR and loss against iteration, with a marker where quantization-aware training starts."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.psnr_plot = self.addPlot(row=0, col=0, title="PSNR (dB)")
+        self.loss_plot = self.addPlot(row=0, col=1, title="loss (MSE)")
+        self.loss_plot.setLogMode(y=True)
+        self.psnr_curve = self.psnr_plot.plot(pen=pg.mkPen("#3d8bfd", width=2))
+        self.loss_curve = self.loss_plot.plot(pen=pg.mkPen("#e8590c", width=2))
+        self.markers: list = []
+        self.reset()
+
+    def reset(self) -> None:
+        self.iterations: list[int] = []
+        self.psnr: list[float] = []
+        self.loss: list[float] = []
+        self.psnr_curve.setData([], [])
+        self.loss_curve.setData([], [])
+        for plot, marker in self.markers:
+            plot.removeItem(marker)
+        self.markers = []
+        self.qa_marked = False
+
+    def add(self, iteration: int, psnr: float, loss: float) -> None:
+        self.iterations.append(iteration)
+        self.psnr.append(psnr)
+        self.loss.append(max(loss, 1e-12))
+
+    def redraw(self) -> None:
+        self.psnr_curve.setData(self.iterations, self.psnr)
+        self.loss_curve.setData(self.iterations, self.loss)
+
+    def mark_qa(self, iteration: int) -> None:
+        """A dashed line labelled "QA" at the switch, on both plots."""
+        if self.qa_marked:
+            return
+        self.qa_marked = True
+        for plot in (self.psnr_plot, self.loss_plot):
+            line = pg.InfiniteLine(
+                iteration,
+                angle=90,
+                pen=pg.mkPen("#2f9e44", width=2, style=Qt.DashLine),
+                label="QA",
+                labelOpts={"position": 0.9, "color": "#2f9e44"},
+            )
+            plot.addItem(line)
+            self.markers.append((plot, line))
+
+
+class MainWindow(QMainWindow):
+    """The application window; it talks to the engine only through commands and events."""
+
+    def __init__(self, settings: QSettings | None = None) -> None:
+        super().__init__()
+        self.setWindowTitle("LGI Studio")
+        self.settings = settings or QSettings("LGI Studio", "LGI Studio")
+        self.engine = Engine(self)
+        self.engine.event.connect(self.on_event)
+        self.image_path: Path | None = None
+        self.state = "idle"  # idle | fitting | paused | done
+        self.last_frame_time = 0.0
+        self.rate = 0.0
+        self.last_result: dict = {}
+        self._build()
+        self._load_settings()
+        self._set_state("idle")
+
+    # construction --------------------------------------------------------------------------------------
+    def _build(self) -> None:
+        self.pair = ImagePair()
+        self.plots = Plots()
+        self.plots.setMinimumHeight(180)
+        center = QSplitter(Qt.Vertical)
+        center.addWidget(self.pair)
+        center.addWidget(self.plots)
+        center.setSizes([520, 220])
+        body = QSplitter(Qt.Horizontal)
+        body.addWidget(self._settings_panel())
+        body.addWidget(center)
+        body.setSizes([260, 1000])
+        self.setCentralWidget(body)
+        self._toolbar()
+        self.status = QLabel("Open a picture to start.")
+        self.statusBar().addWidget(self.status, 1)
+        self.setAcceptDrops(True)
+        self.resize(1280, 820)
+        self.slider_timer = QTimer(self, singleShot=True, interval=150)
+        self.slider_timer.timeout.connect(self._requantize)
+
+    def _toolbar(self) -> None:
+        bar = self.addToolBar("Main")
+        bar.setObjectName("main-toolbar")
+        self.actions = {}
+        for key, text, shortcut, slot in (
+            ("open", "Open…", QKeySequence.Open, self.choose_image),
+            ("start", "Start", "Ctrl+R", self.start_fit),
+            ("pause", "Pause", "Space", self.toggle_pause),
+            ("stop", "Stop", "Ctrl+.", self.stop_fit),
+            ("export", "Export .lgi…", QKeySequence.Save, self.choose_export),
+        ):
+            action = QAction(text, self)
+            action.setShortcut(shortcut)
+            action.triggered.connect(slot)
+            bar.addAction(action)
+            self.actions[key] = action
+
+    def _settings_panel(self) -> QWidget:
+        panel = QWidget()
+        form = QFormLayout()
+        self.count = QSpinBox(minimum=16, maximum=200_000, singleStep=500, value=5000)
+        self.adaptive = QCheckBox("choose from the picture")
+        self.preset = QComboBox()
+        self.preset.addItems(["fast", "balanced", "high", "ultra"])
+        self.mode = QComboBox()
+        self.mode.addItems(["sum", "alpha"])
+        self.qa = QCheckBox("quantization-aware")
+        self.qa_start = QDoubleSpinBox(minimum=0.0, maximum=1.0, singleStep=0.05, value=0.7)
+        self.scheme = QComboBox()
+        self.scheme.addItems(["lgi", "gaussianimage", "vq", "float32"])
+        self.codebook = QComboBox()
+        self.codebook.addItems(["auto"] + [str(s) for s in CODEBOOK_STOPS])
+        self.backend_label = QLabel("not started")
+        self.backend_label.setWordWrap(True)
+        for label, widget in (
+            ("Gaussians", self.count),
+            ("", self.adaptive),
+            ("Preset", self.preset),
+            ("Render mode", self.mode),
+            ("Training", self.qa),
+            ("QA starts at", self.qa_start),
+            ("Scheme", self.scheme),
+            ("Codebook", self.codebook),
+            ("Backend", self.backend_label),
+        ):
+            form.addRow(label, widget)
+        self.slider = QSlider(Qt.Horizontal, minimum=0, maximum=len(CODEBOOK_STOPS) - 1, value=4)
+        self.slider.valueChanged.connect(lambda _: self.slider_timer.start())
+        self.slider_label = QLabel("Codebook: finish a fit to explore sizes")
+        self.slider_label.setWordWrap(True)
+        layout = QVBoxLayout(panel)
+        layout.addLayout(form)
+        layout.addWidget(QLabel("<b>Codebook size</b> (re-quantize the result)"))
+        row = QHBoxLayout()
+        row.addWidget(self.slider)
+        layout.addLayout(row)
+        layout.addWidget(self.slider_label)
+        layout.addStretch(1)
+        return panel
+
+    # settings ------------------------------------------------------------------------------------------
+    def _load_settings(self) -> None:
+        s = self.settings
+        self.count.setValue(int(s.value("count", 5000)))
+        self.preset.setCurrentText(str(s.value("preset", "balanced")))
+        self.qa.setChecked(s.value("qa", "true") in (True, "true"))
+        geometry = s.value("geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+
+    def _save_settings(self) -> None:
+        s = self.settings
+        s.setValue("count", self.count.value())
+        s.setValue("preset", self.preset.currentText())
+        s.setValue("qa", self.qa.isChecked())
+        s.setValue("geometry", self.saveGeometry())
+        if self.image_path is not None:
+            recent = [str(self.image_path)] + [p for p in s.value("recent", []) or [] if p != str(self.image_path)]
+            s.setValue("recent", recent[:10])
+
+    def fit_config(self) -> dict:
+        codebook = self.codebook.currentText()
+        return {
+            "count": None if self.adaptive.isChecked() else self.count.value(),
+            "preset": self.preset.currentText(),
+            "mode": self.mode.currentText(),
+            "qa_training": self.qa.isChecked(),
+            "qa_start": self.qa_start.value(),
+            "scheme": self.scheme.currentText(),
+            "codebook_size": None if codebook == "auto" else int(codebook),
+        }
+
+    # actions -------------------------------------------------------------------------------------------
+    def choose_image(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Open picture", str(self.settings.value("folder", "")), IMAGE_FILTER
+        )
+        if path:
+            self.open_image(path)
+
+    def open_image(self, path: str | Path) -> bool:
+        """Show a picture (read here with Pillow: no kernels involved) and make it the one to fit."""
+        from lgi_studio.io.errors import ImageReadError
+        from lgi_studio.io.images import load_image, to_uint8
+
+        try:
+            image = load_image(path)
+        except ImageReadError as exc:
+            self.show_error(str(exc))
+            return False
+        self.image_path = Path(path)
+        self.settings.setValue("folder", str(self.image_path.parent))
+        self.pair.show_original(to_uint8(image))
+        self.plots.reset()
+        self.setWindowTitle(f"LGI Studio — {self.image_path.name}")
+        self.status.setText(f"{self.image_path.name}: {image.shape[1]}x{image.shape[0]}. Press Start.")
+        self._set_state("idle")
+        return True
+
+    def start_fit(self) -> None:
+        if self.image_path is None or self.state in ("fitting", "paused"):
+            return
+        self.plots.reset()
+        self.last_result = {}
+        self.fit_started = time.perf_counter()
+        self.engine.send("fit", {"image": str(self.image_path), "config": self.fit_config()})
+        self._set_state("fitting")
+        self.status.setText("Starting the engine…")
+
+    def toggle_pause(self) -> None:
+        if self.state == "fitting":
+            self.engine.send("pause")
+        elif self.state == "paused":
+            self.engine.send("resume")
+
+    def stop_fit(self) -> None:
+        if self.state in ("fitting", "paused"):
+            self.engine.send("stop")
+
+    def choose_export(self) -> None:
+        if self.state != "done":
+            return
+        default = str(self.image_path.with_suffix(".lgi")) if self.image_path else "picture.lgi"
+        path, _ = QFileDialog.getSaveFileName(self, "Export .lgi", default, "LGI files (*.lgi)")
+        if path:
+            self.export_lgi(path)
+
+    def export_lgi(self, path: str | Path) -> None:
+        self.engine.send("export", {"path": str(path)})
+
+    def _requantize(self) -> None:
+        if self.state == "done":
+            self.engine.send("requantize", {"size": CODEBOOK_STOPS[self.slider.value()]})
+            self.slider_label.setText(f"Codebook {CODEBOOK_STOPS[self.slider.value()]}: re-quantizing…")
+
+    # engine events -------------------------------------------------------------------------------------
+    def on_event(self, kind: str, payload: dict) -> None:
+        handler = getattr(self, f"_on_{kind}", None)
+        if handler is not None:
+            handler(payload)
+
+    def _on_started(self, p: dict) -> None:
+        self.backend_label.setText(f"{p['backend']}: {p['backend_reason']}")
+
+    def _on_progress(self, p: dict) -> None:
+        self.plots.add(p["iteration"], p["psnr"], p["loss"])
+        if p.get("qa_start") is not None:
+            self.plots.mark_qa(p["qa_start"])
+        if "frame" in p:
+            self.pair.show_reconstruction(p["frame"])
+            self.plots.redraw()
+            elapsed = p["elapsed"]
+            rate = p["iteration"] / elapsed if elapsed > 0 else 0.0
+            remaining = (p["total"] - p["iteration"]) / rate if rate > 0 else math.inf
+            self.status.setText(
+                f"iteration {p['iteration']}/{p['total']} ({p['phase']}), {rate:.1f} it/s, N={p['count']}, "
+                f"PSNR {p['psnr']:.2f} dB, ~{p['bpp']:.3f} bpp, {elapsed:.0f} s elapsed, ~{remaining:.0f} s left"
+            )
+
+    def _on_paused(self, _: dict) -> None:
+        self._set_state("paused")
+
+    def _on_resumed(self, _: dict) -> None:
+        self._set_state("fitting")
+
+    def _on_stopped(self, _: dict) -> None:
+        self._set_state("idle")
+        self.status.setText("Stopped.")
+
+    def _on_finished(self, p: dict) -> None:
+        self.plots.redraw()
+        self.last_result = p
+        self._set_state("done")
+        self.status.setText(f"Done: {p['count']} Gaussians, PSNR {p['psnr']:.2f} dB in {p['seconds']:.0f} s.")
+        self.slider_label.setText("Move the slider to re-quantize at another codebook size.")
+
+    def _on_requantized(self, p: dict) -> None:
+        self.pair.show_reconstruction(p["frame"])
+        self.slider_label.setText(
+            f"Codebook {p['size']}: PSNR {p['psnr']:.2f} dB ({p['loss']:+.2f} dB vs unquantized), "
+            f"{p['bytes']} bytes, {p['bpp']:.3f} bpp"
+        )
+        self.last_result["requantized"] = p
+
+    def _on_exported(self, p: dict) -> None:
+        self.status.setText(f"Saved {p['path']}: {p['bytes']} bytes ({p['bpp']:.3f} bpp).")
+        self.last_result["exported"] = p
+
+    def _on_error(self, p: dict) -> None:
+        if self.state in ("fitting", "paused"):
+            self._set_state("idle")
+        self.show_error(p["message"])
+
+    def show_error(self, message: str) -> None:
+        self.status.setText(f"Error: {message}")
+        box = QMessageBox(QMessageBox.Warning, "LGI Studio", message, QMessageBox.Ok, self)
+        box.setModal(False)
+        box.show()
+
+    def _set_state(self, state: str) -> None:
+        self.state = state
+        busy = state in ("fitting", "paused")
+        self.actions["start"].setEnabled(not busy and self.image_path is not None)
+        self.actions["pause"].setEnabled(busy)
+        self.actions["pause"].setText("Resume" if state == "paused" else "Pause")
+        self.actions["stop"].setEnabled(busy)
+        self.actions["export"].setEnabled(state == "done")
+        self.actions["open"].setEnabled(not busy)
+        self.slider.setEnabled(state == "done")
+
+    # window events -------------------------------------------------------------------------------------
+    def dragEnterEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        urls = event.mimeData().urls()
+        if urls and self.state not in ("fitting", "paused"):
+            self.open_image(urls[0].toLocalFile())
+
+    def closeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        self._save_settings()
+        self.engine.shutdown()
+        super().closeEvent(event)

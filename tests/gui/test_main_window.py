@@ -1,0 +1,134 @@
+"""The desktop app, headless (QT_QPA_PLATFORM=offscreen): real window, real engine process."""
+
+import threading
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from PySide6.QtCore import QSettings
+
+from lgi_studio.gui.main_window import CODEBOOK_STOPS, MainWindow
+from lgi_studio.io.lgi_format import read_lgi
+
+TIMEOUT_MS = 90_000
+
+
+@pytest.fixture
+def picture(tmp_path):
+    yy, xx = np.mgrid[0:48, 0:64]
+    rgb = np.stack([xx * 4, yy * 5, (xx + yy) * 2], -1).astype(np.uint8)
+    rgb[10:20, 10:30] = [250, 40, 40]
+    path = tmp_path / "pic.png"
+    Image.fromarray(rgb).save(path)
+    return path
+
+
+@pytest.fixture
+def window(qtbot, tmp_path):
+    w = MainWindow(settings=QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat))
+    qtbot.addWidget(w)
+    w.count.setValue(60)
+    w.preset.setCurrentText("fast")
+    w.codebook.setCurrentText("16")
+    yield w
+    w.close()
+
+
+def test_fit_shows_frames_marks_qa_requantizes_and_exports(qtbot, window, picture, tmp_path):
+    assert window.open_image(picture)
+    window.qa.setChecked(True)
+    window.start_fit()
+    qtbot.waitUntil(lambda: window.state == "done", timeout=TIMEOUT_MS)
+    assert window.plots.iterations[-1] == 500
+    assert window.plots.qa_marked  # the QA switch is drawn on the plots
+    assert window.pair.items[1].image is not None
+    assert window.last_result["count"] == 60
+    assert "Backend" not in window.backend_label.text()
+    assert window.backend_label.text().startswith("cpu")
+
+    window.slider.setValue(CODEBOOK_STOPS.index(32))
+    qtbot.waitUntil(lambda: "requantized" in window.last_result, timeout=TIMEOUT_MS)
+    assert window.last_result["requantized"]["size"] == 32
+    assert "PSNR" in window.slider_label.text()
+
+    out = tmp_path / "out.lgi"
+    window.export_lgi(out)
+    qtbot.waitUntil(lambda: "exported" in window.last_result, timeout=TIMEOUT_MS)
+    assert read_lgi(out).header.count == 60
+    assert window.last_result["exported"]["bytes"] == out.stat().st_size
+
+
+def test_cancel_mid_fit(qtbot, window, picture):
+    window.open_image(picture)
+    window.preset.setCurrentText("ultra")
+    window.start_fit()
+    qtbot.waitUntil(lambda: len(window.plots.iterations) > 3, timeout=TIMEOUT_MS)
+    window.stop_fit()
+    qtbot.waitUntil(lambda: window.state == "idle", timeout=5_000)
+    assert window.plots.iterations[-1] < 10_000
+    assert window.engine.alive  # the engine stays up for the next fit
+
+
+def test_pause_and_resume(qtbot, window, picture):
+    window.open_image(picture)
+    window.preset.setCurrentText("ultra")
+    window.start_fit()
+    qtbot.waitUntil(lambda: len(window.plots.iterations) > 3, timeout=TIMEOUT_MS)
+    window.toggle_pause()
+    qtbot.waitUntil(lambda: window.state == "paused", timeout=5_000)
+    seen = len(window.plots.iterations)
+    qtbot.wait(300)
+    assert len(window.plots.iterations) <= seen + 1  # nothing moves while paused
+    window.toggle_pause()
+    qtbot.waitUntil(lambda: len(window.plots.iterations) > seen + 5, timeout=TIMEOUT_MS)
+    window.stop_fit()
+    qtbot.waitUntil(lambda: window.state == "idle", timeout=5_000)
+
+
+def test_twenty_start_stop_cycles_leak_nothing(qtbot, window, picture):
+    window.open_image(picture)
+    window.preset.setCurrentText("ultra")
+    threads_before = threading.active_count()
+    for _ in range(20):
+        window.start_fit()
+        qtbot.waitUntil(lambda: len(window.plots.iterations) > 0, timeout=TIMEOUT_MS)
+        window.stop_fit()
+        qtbot.waitUntil(lambda: window.state == "idle", timeout=5_000)
+    assert threading.active_count() == threads_before
+    assert window.engine.alive
+
+
+def test_closing_during_a_fit_stops_the_engine(qtbot, tmp_path, picture):
+    w = MainWindow(settings=QSettings(str(tmp_path / "s.ini"), QSettings.IniFormat))
+    qtbot.addWidget(w)
+    w.count.setValue(60)
+    w.preset.setCurrentText("ultra")
+    w.open_image(picture)
+    w.start_fit()
+    qtbot.waitUntil(lambda: len(w.plots.iterations) > 0, timeout=TIMEOUT_MS)
+    process = w.engine.worker.process
+    w.close()
+    assert not process.is_alive()
+
+
+def test_a_corrupt_picture_is_reported_not_fatal(window, tmp_path):
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"not a png")
+    assert not window.open_image(bad)
+    assert window.status.text().startswith("Error: ")
+    assert window.state == "idle"
+
+
+def test_settings_are_remembered(qtbot, tmp_path, picture):
+    settings = QSettings(str(tmp_path / "keep.ini"), QSettings.IniFormat)
+    first = MainWindow(settings=settings)
+    qtbot.addWidget(first)
+    first.count.setValue(1234)
+    first.open_image(picture)
+    first.close()
+    second = MainWindow(settings=settings)
+    qtbot.addWidget(second)
+    assert second.count.value() == 1234
+    assert settings.value("recent")[0] == str(picture)
+    second.close()
