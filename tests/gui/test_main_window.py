@@ -5,7 +5,6 @@ import threading
 import numpy as np
 import pytest
 from PIL import Image
-
 from PySide6.QtCore import QSettings
 
 from lgi_studio.gui.main_window import CODEBOOK_STOPS, MainWindow
