@@ -34,19 +34,23 @@ CODEBOOK_STOPS = [16, 32, 64, 128, 256, 512, 1024, 2048, 4096]
 IMAGE_FILTER = "Pictures (*.png *.jpg *.jpeg *.webp *.tif *.tiff *.bmp);;All files (*)"
 
 
-class ImagePair(pg.GraphicsLayoutWidget):
-    """Original and reconstruction side by side, with zoom and pan linked."""
+class ImagePair(QWidget):
+    """Original and reconstruction side by side, equally wide, with zoom and pan linked."""
 
     def __init__(self) -> None:
         super().__init__()
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
         self.views, self.items = [], []
-        for col, title in enumerate(("Original", "Reconstruction")):
-            view = self.addViewBox(row=0, col=col, lockAspect=True, invertY=True, enableMenu=False)
+        for title in ("Original", "Reconstruction"):
+            canvas = pg.GraphicsLayoutWidget()
+            view = canvas.addViewBox(row=0, col=0, lockAspect=True, invertY=True, enableMenu=False)
             item = pg.ImageItem(axisOrder="row-major")
             view.addItem(item)
+            canvas.addLabel(title, row=1, col=0)
+            layout.addWidget(canvas, 1)
             self.views.append(view)
             self.items.append(item)
-            self.addLabel(title, row=1, col=col)
         self.views[1].setXLink(self.views[0])
         self.views[1].setYLink(self.views[0])
 

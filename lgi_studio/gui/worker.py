@@ -8,7 +8,7 @@ the engine and never runs a kernel.
 from __future__ import annotations
 
 import multiprocessing as mp
-from multiprocessing import resource_tracker, shared_memory
+from multiprocessing import shared_memory
 
 import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal, Slot
@@ -70,10 +70,9 @@ class EngineWorker(QObject):
         name = payload["shm"]
         if name not in self._attached:
             self._detach()
-            shm = shared_memory.SharedMemory(name=name)
-            # the engine owns (and unlinks) the block; without this our resource tracker would unlink it too
-            resource_tracker.unregister(shm._name, "shared_memory")
-            self._attached[name] = shm
+            # the engine creates and unlinks the block; a spawned child shares our resource tracker,
+            # so attaching here needs no bookkeeping of its own
+            self._attached[name] = shared_memory.SharedMemory(name=name)
         shape = (FRAME_SLOTS, payload["height"], payload["width"], 3)
         frames = np.ndarray(shape, dtype=np.uint8, buffer=self._attached[name].buf)
         frame = frames[payload["slot"]].copy()

@@ -41,6 +41,7 @@ def test_fit_shows_frames_marks_qa_requantizes_and_exports(qtbot, window, pictur
     qtbot.waitUntil(lambda: window.state == "done", timeout=TIMEOUT_MS)
     assert window.plots.iterations[-1] == 500
     assert window.plots.qa_marked  # the QA switch is drawn on the plots
+    assert not window.grab().isNull()  # paint everything once: plots, views, marker
     assert window.pair.items[1].image is not None
     assert window.last_result["count"] == 60
     assert "Backend" not in window.backend_label.text()
