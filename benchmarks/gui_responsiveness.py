@@ -1,0 +1,136 @@
+"""GUI responsiveness while a fit runs: event-loop stalls, time to first live frame, window start-up,
+codebook-slider latency.
+
+Run: ``python benchmarks/gui_responsiveness.py`` (offscreen unless a display is set). A 5 ms QTimer in the GUI
+thread measures the gaps between its ticks while the engine process trains; a stall is the gap minus 5 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import numpy as np
+from kodak import kodak_images, print_table
+from PySide6.QtCore import QElapsedTimer, QSettings, QTimer
+from PySide6.QtWidgets import QApplication
+
+from lgi_studio.gui.main_window import CODEBOOK_STOPS, MainWindow
+
+TICK_MS = 5
+
+
+def wait_until(app: QApplication, condition, timeout_s: float) -> bool:
+    end = time.perf_counter() + timeout_s
+    while time.perf_counter() < end:
+        app.processEvents()
+        if condition():
+            return True
+        time.sleep(0.001)
+    return False
+
+
+def measure_fit(app: QApplication, window: MainWindow, count: int, seconds: float) -> dict[str, str]:
+    window.count.setValue(count)
+    window.preset.setCurrentText("ultra")
+    gaps: list[float] = []
+    clock = QElapsedTimer()
+    timer = QTimer()
+    timer.setInterval(TICK_MS)
+
+    def tick() -> None:
+        gaps.append(clock.restart())
+
+    timer.timeout.connect(tick)
+    start = time.perf_counter()
+    window.start_fit()
+    wait_until(app, lambda: len(window.plots.iterations) > 0 and window.pair.items[1].image is not None, 120)
+    first_frame = time.perf_counter() - start
+    clock.start()
+    timer.start()
+    wait_until(app, lambda: False, seconds)
+    timer.stop()
+    iterations = window.plots.iterations[-1] if window.plots.iterations else 0
+    window.stop_fit()
+    wait_until(app, lambda: window.state == "idle", 10)
+    stalls = np.maximum(np.array(gaps[1:]) - TICK_MS, 0.0)
+    return {
+        "N": str(count),
+        "first frame s": f"{first_frame:.2f}",
+        "stall p50 ms": f"{np.percentile(stalls, 50):.1f}",
+        "stall p99 ms": f"{np.percentile(stalls, 99):.1f}",
+        "stall max ms": f"{stalls.max():.1f}",
+        "ticks": str(len(stalls)),
+        "iterations in window": str(iterations),
+    }
+
+
+def measure_slider(app: QApplication, window: MainWindow) -> list[dict[str, str]]:
+    window.count.setValue(10000)
+    window.preset.setCurrentText("fast")
+    window.start_fit()
+    wait_until(app, lambda: window.state == "done", 600)
+    rows = []
+    for size in (64, 256, 1024, 256):
+        window.last_result.pop("requantized", None)
+        start = time.perf_counter()
+        window.slider.setValue(CODEBOOK_STOPS.index(size))
+        wait_until(app, lambda: "requantized" in window.last_result, 120)
+        total = time.perf_counter() - start
+        rows.append(
+            {
+                "codebook": str(size),
+                "slider move to new picture ms": f"{total * 1000:.0f}",
+                "of which debounce ms": str(window.slider_timer.interval()),
+            }
+        )
+    return rows
+
+
+def window_startup() -> float:
+    """Seconds from interpreter start to the window shown and painted once, in a fresh process."""
+    code = (
+        "import time; t0 = time.perf_counter()\n"
+        "from PySide6.QtWidgets import QApplication\n"
+        "from lgi_studio.gui.main_window import MainWindow\n"
+        "app = QApplication([]); w = MainWindow(); w.show(); app.processEvents(); w.grab()\n"
+        "print(time.perf_counter() - t0); w.close()\n"
+    )
+    start = time.perf_counter()
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return time.perf_counter() - start if not out.stdout.strip() else float(out.stdout.split()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=float, default=20.0, help="how long to sample during each fit")
+    parser.add_argument("--counts", type=int, nargs="*", default=[5000, 20000])
+    args = parser.parse_args()
+    app = QApplication.instance() or QApplication([])
+    settings = QSettings(str(Path(os.environ.get("TMPDIR", "/tmp")) / "lgi-bench.ini"), QSettings.IniFormat)
+    window = MainWindow(settings=settings)
+    window.show()
+    window.open_image(kodak_images(False, ["kodim23"])[0])
+    window.qa.setChecked(False)
+    window.count.setValue(500)
+    window.preset.setCurrentText("fast")
+    window.start_fit()  # warm the engine: spawn, import, ti.init, kernel cache
+    wait_until(app, lambda: window.state == "done", 300)
+    rows = [measure_fit(app, window, n, args.seconds) for n in args.counts]
+    print(f"platform: {app.platformName()}, timer {TICK_MS} ms, {args.seconds:.0f} s sampled per fit (warm engine)")
+    print_table(rows, "Event-loop stalls while the engine trains (768x512, kodim23)")
+    print_table(measure_slider(app, window), "Codebook slider, N=10000 after a fast fit")
+    window.close()
+    print(f"\nwindow shown and painted {window_startup():.2f} s after interpreter start (fresh process)")
+
+
+if __name__ == "__main__":
+    main()
