@@ -92,6 +92,7 @@ def _cmd_encode(args: argparse.Namespace) -> int:
             iterations=args.iterations,
             mode=RenderMode.parse(args.render_mode),
             init=args.init,
+            loss=args.loss,
             seed=args.seed,
             qa_training=args.qa_training,
             qa_start=args.qa_start,
@@ -296,6 +297,7 @@ def build_parser() -> argparse.ArgumentParser:
     encode.add_argument("--iterations", type=int, default=None, help="override the preset's iteration count")
     encode.add_argument("--render-mode", default="sum", help="sum (accumulated, default) or alpha")
     encode.add_argument("--init", default="content", help="content (default) or random placement")
+    encode.add_argument("--loss", default="l2", help="l2 (default) or l1+ssim")
     encode.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     encode.add_argument("--backend", default=None, help=backend_help)
     encode.add_argument("--metrics-csv", default=None, help="write per-iteration loss/PSNR as CSV")

@@ -18,7 +18,7 @@ from lgi_kernels import RenderMode, rasterize_backward, rasterize_forward
 from .count import adaptive_count
 from .densify import MEAN_MARGIN, prune_and_densify
 from .init import initialize
-from .metrics import psnr_8bit
+from .metrics import psnr_8bit, ssim_with_gradient
 from .model import Gaussians
 from .optim import Adam, StepSizes, cosine_decay
 from .quantize import MAX_CODEBOOK, MIN_CODEBOOK
@@ -28,7 +28,9 @@ PRESETS = {"fast": 500, "balanced": 2000, "high": 5000, "ultra": 10000}
 """Iteration budgets per preset (the original LGI encoder's)."""
 
 INIT_METHODS = ("content", "random")
-LOSSES = ("l2",)
+LOSSES = ("l2", "l1+ssim")
+SSIM_WEIGHT = 0.2
+"""Weight of (1 - SSIM) in the l1+ssim loss (the rest is L1), as 3DGS uses."""
 
 
 @dataclass(frozen=True)
@@ -119,7 +121,7 @@ class FitResult:
 
     gaussians: Gaussians
     config: FitConfig
-    history: dict[str, np.ndarray]  # "iteration", "loss", "psnr", "elapsed", "count": one entry per iteration
+    history: dict[str, np.ndarray]  # "iteration", "loss" (cfg.loss), "psnr", "elapsed", "count": per iteration
     psnr: float  # final, 8-bit RGB, of the float Gaussians
     elapsed: float
     quantized: Quantized | None = None  # with QA: the symbols and codebooks the fit ended on
@@ -250,6 +252,19 @@ def canonical_chol(gaussians: Gaussians) -> None:
     np.abs(gaussians.chol[:, 2], out=gaussians.chol[:, 2])
 
 
+def _loss_and_gradient(
+    name: str, render: np.ndarray, image: np.ndarray, diff: np.ndarray, mse: float
+) -> tuple[float, np.ndarray]:
+    """The training loss and dLoss/drender: L2 (MSE), or (1 - w) L1 + w (1 - SSIM)."""
+    if name == "l2":
+        return mse, diff * np.float32(2.0 / diff.size)
+    l1 = float(np.abs(diff).mean())
+    similarity, v_ssim = ssim_with_gradient(render, image)
+    loss = (1.0 - SSIM_WEIGHT) * l1 + SSIM_WEIGHT * (1.0 - similarity)
+    v_image = (1.0 - SSIM_WEIGHT) * np.sign(diff) / diff.size - SSIM_WEIGHT * v_ssim
+    return loss, v_image.astype(np.float32)
+
+
 def fit(image: np.ndarray, cfg: FitConfig) -> Generator[FitProgress, None, FitResult]:
     """Fit ``image`` (``[H, W, 3]`` float in [0, 1]) with Gaussians; yields a ``FitProgress`` per iteration."""
     image = _check_image(image)
@@ -280,7 +295,8 @@ def fit(image: np.ndarray, cfg: FitConfig) -> Generator[FitProgress, None, FitRe
         render, ctx = rasterize_forward(*shown.arrays(), settings)
         diff = render - image
         mse = float(np.mean(diff * diff))
-        grads = rasterize_backward(ctx, diff * np.float32(2.0 / diff.size))
+        loss, v_image = _loss_and_gradient(cfg.loss, render, image, diff, mse)
+        grads = rasterize_backward(ctx, v_image)
         scale = cosine_decay(it / total, cfg.final_step_fraction)
         adam.step(gaussians, grads, scale, frozen + (qa.frozen if in_qa else ()))
         if in_qa:
@@ -295,7 +311,7 @@ def fit(image: np.ndarray, cfg: FitConfig) -> Generator[FitProgress, None, FitRe
         if elapsed - last_preview >= cfg.preview_interval_s or it + 1 == total:
             last_preview = elapsed
             preview = (np.clip(render, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
-        for key, value in zip(history, (it + 1, mse, psnr, elapsed, len(gaussians)), strict=True):
+        for key, value in zip(history, (it + 1, loss, psnr, elapsed, len(gaussians)), strict=True):
             history[key][it] = value
         bits = qa.bits if in_qa else len(gaussians) * float_bits_per_gaussian(cfg.mode)
         yield FitProgress(

@@ -101,3 +101,34 @@ def ms_ssim(a: np.ndarray, b: np.ndarray, data_range: float = 1.0) -> float:
     factors.append(np.maximum(ssim_c, 0.0))
     per_channel = np.prod(np.stack(factors) ** MS_SSIM_WEIGHTS[:, None], axis=0)
     return float(per_channel.mean())
+
+
+def _filter_valid_adjoint(grad: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Adjoint of ``_filter_valid``: spread a valid-size map back over the full ``[H, W, C]`` image."""
+    half = WINDOW // 2
+    full = np.zeros((height, width, grad.shape[2]))
+    full[half : height - half, half : width - half] = grad
+    win = _window()  # symmetric, so correlating with it is its own adjoint
+    return correlate1d(correlate1d(full, win, axis=0, mode="constant"), win, axis=1, mode="constant")
+
+
+def ssim_with_gradient(x: np.ndarray, y: np.ndarray, data_range: float = 1.0) -> tuple[float, np.ndarray]:
+    """SSIM of ``x`` against the reference ``y`` and its gradient with respect to ``x`` (for training)."""
+    x64, y64 = _prepare(x, y, WINDOW)
+    c1, c2 = (0.01 * data_range) ** 2, (0.03 * data_range) ** 2
+    mu_x, mu_y = _filter_valid(x64), _filter_valid(y64)
+    var_x = _filter_valid(x64 * x64) - mu_x**2
+    var_y = _filter_valid(y64 * y64) - mu_y**2
+    cov = _filter_valid(x64 * y64) - mu_x * mu_y
+    p1, q1 = 2.0 * mu_x * mu_y + c1, mu_x**2 + mu_y**2 + c1
+    p2, q2 = 2.0 * cov + c2, var_x + var_y + c2
+    a, b = p1 / q1, p2 / q2
+    weight = 1.0 / a.size  # d mean / d entry
+    g_mu = weight * b * (2.0 * mu_y * q1 - 2.0 * mu_x * p1) / q1**2
+    g_var = weight * a * -p2 / q2**2
+    g_cov = weight * a * 2.0 / q2
+    height, width = x64.shape[:2]
+    grad = _filter_valid_adjoint(g_mu - 2.0 * mu_x * g_var - mu_y * g_cov, height, width)
+    grad += 2.0 * x64 * _filter_valid_adjoint(g_var, height, width)
+    grad += y64 * _filter_valid_adjoint(g_cov, height, width)
+    return float((a * b).mean()), grad

@@ -51,9 +51,9 @@ def test_gradient_density_is_a_distribution():
     assert (d > 0).all()
 
 
-@pytest.mark.parametrize("mode", list(RenderMode))
-def test_one_optimizer_step_reduces_the_loss(mode):
-    stream = fit(synthetic(), FitConfig(count=120, iterations=30, mode=mode, densify=False))
+@pytest.mark.parametrize(("mode", "loss"), [(m, "l2") for m in RenderMode] + [(RenderMode.ACCUMULATED_SUM, "l1+ssim")])
+def test_one_optimizer_step_reduces_the_loss(mode, loss):
+    stream = fit(synthetic(), FitConfig(count=120, iterations=30, mode=mode, densify=False, loss=loss))
     losses = [p.loss for p in stream]
     assert losses[1] < losses[0]
     assert losses[-1] < 0.5 * losses[0]

@@ -57,3 +57,20 @@ def test_psnr_known_values():
 def test_mismatched_shapes_are_refused():
     with pytest.raises(ValueError, match="one shape"):
         ssim(np.zeros((20, 20, 3)), np.zeros((20, 21, 3)))
+
+
+def test_ssim_gradient_matches_finite_differences():
+    from lgi_studio.core.metrics import ssim_with_gradient
+
+    a, b = pair(4, 16, 18, 0.1)
+    value, grad = ssim_with_gradient(b, a)
+    assert value == pytest.approx(ssim(b, a))
+    rng = np.random.default_rng(0)
+    eps = 1e-6
+    for _ in range(25):
+        idx = tuple(rng.integers(s) for s in b.shape)
+        plus, minus = b.copy(), b.copy()
+        plus[idx] += eps
+        minus[idx] -= eps
+        numeric = (ssim(plus, a) - ssim(minus, a)) / (2 * eps)
+        assert grad[idx] == pytest.approx(numeric, rel=1e-5, abs=1e-9)
