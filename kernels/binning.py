@@ -38,6 +38,16 @@ class Binning:
 
 
 @ti.func
+def pixel_covariance(l11: ti.f32, l21: ti.f32, l22: ti.f32, sx: ti.f32, sy: ti.f32, floor: ti.f32):
+    """Output-pixel covariance (a, b, c) = S L L^T S + floor I and its determinant, in a form that cannot
+    cancel: det = (sx sy l11 l22)^2 + floor (a' + c') + floor^2."""
+    a0 = sx * sx * l11 * l11
+    c0 = sy * sy * (l21 * l21 + l22 * l22)
+    m = sx * sy * l11 * l22
+    return a0 + floor, sx * sy * l11 * l21, c0 + floor, m * m + floor * (a0 + c0) + floor * floor
+
+
+@ti.func
 def pixel_span(centre: ti.f32, radius: ti.f32, size: ti.i32):
     """Pixels whose centre lies within ``radius`` of ``centre``, clipped to [0, size - 1] (may be empty)."""
     lo = ti.max(centre - radius - 0.5, -1.0)
@@ -61,16 +71,7 @@ def _project(
     span: Arr2i,
 ):
     for i in range(means.shape[0]):
-        l11 = chol[i, 0]
-        l21 = chol[i, 1]
-        l22 = chol[i, 2]
-        a0 = sx * sx * l11 * l11
-        c0 = sy * sy * (l21 * l21 + l22 * l22)
-        a = a0 + floor
-        b = sx * sy * l11 * l21
-        c = c0 + floor
-        m = sx * sy * l11 * l22
-        det = m * m + floor * (a0 + c0) + floor * floor
+        a, b, c, det = pixel_covariance(chol[i, 0], chol[i, 1], chol[i, 2], sx, sy, floor)
         geom[i, 0] = (means[i, 0] - ox) * sx
         geom[i, 1] = (means[i, 1] - oy) * sy
         geom[i, 2] = c / det

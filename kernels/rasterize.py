@@ -14,7 +14,7 @@ import numpy as np
 import taichi as ti
 
 from .backend import ensure_backend
-from .binning import Arr1f, Arr1i, Arr2f, Arr2i, Binning, bin_gaussians
+from .binning import Arr1f, Arr1i, Arr2f, Arr2i, Binning, bin_gaussians, pixel_covariance
 from .fastmath import fast_exp
 from .gradients import Gradients
 from .launches import launch
@@ -340,13 +340,7 @@ def _chain_to_parameters(
         l11 = chol[i, 0]
         l21 = chol[i, 1]
         l22 = chol[i, 2]
-        a0 = sx * sx * l11 * l11
-        c0 = sy * sy * (l21 * l21 + l22 * l22)
-        a = a0 + floor
-        b = sx * sy * l11 * l21
-        c = c0 + floor
-        m = sx * sy * l11 * l22
-        det = m * m + floor * (a0 + c0) + floor * floor
+        a, b, c, det = pixel_covariance(l11, l21, l22, sx, sy, floor)
         d2 = det * det
         v_qa = v_geom[i, 2]
         v_qb = v_geom[i, 3]

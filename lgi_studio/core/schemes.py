@@ -297,14 +297,7 @@ class GaussianImageScheme(Scheme):
         if len(ranges) != 6:
             msg = "gaussianimage Cholesky ranges are malformed"
             raise SchemeError(msg)
-        stages = []
-        for _ in self.COLOR_STAGES:
-            book, pos = _unpack_floats(payload, pos)
-            if not len(book) or len(book) % 3:
-                msg = "gaussianimage colour codebook is malformed"
-                raise SchemeError(msg)
-            book = book.reshape(-1, 3)
-            stages.append(VectorQuantizer(book, np.zeros(3, np.float32), np.ones(3, np.float32)))
+        stages, pos = _unpack_color_stages(payload, pos, len(self.COLOR_STAGES), self.name)
         end = pos + 4 * n
         if end > len(payload):
             msg = "gaussianimage positions are truncated"
@@ -324,6 +317,18 @@ class GaussianImageScheme(Scheme):
             "color": ResidualVectorQuantizer(stages),
         }
         return Quantized(self.name, n, native_size, mode, symbols, state)
+
+
+def _unpack_color_stages(payload: bytes, pos: int, count: int, scheme: str) -> tuple[list[VectorQuantizer], int]:
+    """Read ``count`` float16 colour codebooks (K x 3 each), as stored by the colour-VQ schemes."""
+    stages = []
+    for _ in range(count):
+        book, pos = _unpack_floats(payload, pos)
+        if not len(book) or len(book) % 3:
+            msg = f"{scheme} colour codebook is malformed"
+            raise SchemeError(msg)
+        stages.append(VectorQuantizer(book.reshape(-1, 3), np.zeros(3, np.float32), np.ones(3, np.float32)))
+    return stages, pos
 
 
 def _color_codebooks(q: Quantized) -> list[CodebookUse]:
@@ -480,13 +485,7 @@ class LgiScheme(Scheme):
         if not 1 <= n_stages <= 8:
             msg = f"lgi payload claims {n_stages} colour stages"
             raise SchemeError(msg)
-        stages = []
-        for _ in range(n_stages):
-            book, pos = _unpack_floats(payload, pos)
-            if not len(book) or len(book) % 3:
-                msg = "lgi colour codebook is malformed"
-                raise SchemeError(msg)
-            stages.append(VectorQuantizer(book.reshape(-1, 3), np.zeros(3, np.float32), np.ones(3, np.float32)))
+        stages, pos = _unpack_color_stages(payload, pos, n_stages, self.name)
         _, _, nx, ny = self._grid(native_size)
         if mode is RenderMode.ACCUMULATED_SUM:
             codes, pos = _decode_sorted_codes(payload, pos, n)
