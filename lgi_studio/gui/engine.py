@@ -165,6 +165,25 @@ def _export(session: _Session, request: dict) -> None:
     session.events.send(("exported", {"path": request["path"], "bytes": size, "bpp": 8 * size / (width * height)}))
 
 
+def _open_lgi(session: _Session, request: dict) -> None:
+    """Decode a .lgi file and send its render at native size."""
+    from lgi_studio.io.lgi_format import read_lgi
+
+    lgi = read_lgi(request["path"])
+    header = lgi.header
+    render = lgi.gaussians().render(mode=header.mode)
+    frame = (np.clip(render, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+    session.send_frame(
+        "lgi_opened",
+        frame,
+        path=request["path"],
+        count=header.count,
+        scheme=header.scheme,
+        bytes=lgi.file_bytes,
+        bpp=8 * lgi.file_bytes / (header.width * header.height),
+    )
+
+
 def engine_main(commands: Connection, events: Connection) -> None:
     """Entry point of the engine process: serve commands until "quit" or the GUI goes away."""
     session = _Session(events)
@@ -181,6 +200,8 @@ def engine_main(commands: Connection, events: Connection) -> None:
                 if command == "fit":
                     if not _fit(session, commands, request):
                         return
+                elif command == "open_lgi":
+                    _open_lgi(session, request)
                 elif command in handlers:
                     if session.result is None:
                         events.send(("error", {"message": f"nothing to {command} yet: run a fit first"}))

@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
 from .worker import Engine
 
 CODEBOOK_STOPS = [16, 32, 64, 128, 256, 512, 1024, 2048, 4096]
-IMAGE_FILTER = "Pictures (*.png *.jpg *.jpeg *.webp *.tif *.tiff *.bmp);;All files (*)"
+IMAGE_FILTER = "Pictures and .lgi files (*.png *.jpg *.jpeg *.webp *.tif *.tiff *.bmp *.lgi);;All files (*)"
 
 
 class ImagePair(QWidget):
@@ -254,10 +254,19 @@ class MainWindow(QMainWindow):
             self.open_image(path)
 
     def open_image(self, path: str | Path) -> bool:
-        """Show a picture (read here with Pillow: no kernels involved) and make it the one to fit."""
+        """Show a picture (read here with Pillow: no kernels involved) and make it the one to fit; a .lgi file
+        is decoded and rendered by the engine instead."""
         from lgi_studio.io.errors import ImageReadError
         from lgi_studio.io.images import load_image, to_uint8
 
+        if Path(path).suffix.lower() == ".lgi":
+            self.image_path = None
+            self.pair.items[0].clear()
+            self.plots.reset()
+            self._set_state("idle")
+            self.engine.send("open_lgi", {"path": str(path)})
+            self.status.setText(f"Decoding {Path(path).name}…")
+            return True
         try:
             image = load_image(path)
         except ImageReadError as exc:
@@ -356,6 +365,16 @@ class MainWindow(QMainWindow):
             f"{p['bytes']} bytes, {p['bpp']:.3f} bpp"
         )
         self.last_result["requantized"] = p
+
+    def _on_lgi_opened(self, p: dict) -> None:
+        self.pair.show_reconstruction(p["frame"])
+        self.pair.views[0].autoRange()
+        self.setWindowTitle(f"LGI Studio — {Path(p['path']).name}")
+        self.status.setText(
+            f"{Path(p['path']).name}: {p['count']} Gaussians, scheme {p['scheme']}, {p['bytes']} bytes "
+            f"({p['bpp']:.3f} bpp)"
+        )
+        self.last_result["lgi_opened"] = p
 
     def _on_exported(self, p: dict) -> None:
         self.status.setText(f"Saved {p['path']}: {p['bytes']} bytes ({p['bpp']:.3f} bpp).")

@@ -132,3 +132,25 @@ def test_settings_are_remembered(qtbot, tmp_path, picture):
     assert second.count.value() == 1234
     assert settings.value("recent")[0] == str(picture)
     second.close()
+
+
+def test_opening_an_lgi_file_renders_it(qtbot, window, tmp_path):
+    from lgi_studio.io.lgi_format import write_lgi
+    from tests.io.test_lgi_format import quantized
+
+    path = tmp_path / "x.lgi"
+    size = write_lgi(path, quantized())
+    assert window.open_image(path)
+    qtbot.waitUntil(lambda: "lgi_opened" in window.last_result, timeout=TIMEOUT_MS)
+    opened = window.last_result["lgi_opened"]
+    assert opened["count"] == 60
+    assert opened["bytes"] == size
+    assert window.pair.items[1].image.shape == (48, 64, 3)
+
+
+def test_a_corrupt_lgi_is_reported_not_fatal(qtbot, window, tmp_path):
+    bad = tmp_path / "bad.lgi"
+    bad.write_bytes(b"\x89LGI\r\n\x1a\n garbage")
+    window.open_image(bad)
+    qtbot.waitUntil(lambda: window.status.text().startswith("Error: "), timeout=TIMEOUT_MS)
+    assert window.engine.alive
