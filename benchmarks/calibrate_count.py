@@ -15,7 +15,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from kodak import kodak_images, print_table
+from kodak import kodak_images
+from report import print_table
 
 from lgi_kernels import ensure_backend
 from lgi_studio.core.count import DENSITY, ENTROPY_FACTOR, adaptive_count, residual_entropy

@@ -19,9 +19,10 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np
-from kodak import kodak_images, print_table
+from kodak import kodak_images
 from PySide6.QtCore import QElapsedTimer, QSettings, QTimer
 from PySide6.QtWidgets import QApplication
+from report import print_table
 
 from lgi_studio.gui.main_window import CODEBOOK_STOPS, MainWindow
 

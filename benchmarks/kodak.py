@@ -1,4 +1,4 @@
-"""Shared helpers for the Kodak benchmarks: where the pictures are and how to print a table."""
+"""Where the Kodak pictures are, for the benchmarks that run on them."""
 
 from __future__ import annotations
 
@@ -17,15 +17,3 @@ def kodak_images(quick: bool, names: list[str] | None = None) -> list[Path]:
         raise SystemExit(msg)
     chosen = names or (list(QUICK) if quick else sorted(p.stem for p in KODAK.glob("kodim*.png")))
     return [KODAK / f"{name}.png" for name in chosen]
-
-
-def print_table(rows: list[dict[str, str]], title: str | None = None) -> None:
-    """A markdown table, so the output pastes into docs/ as it is."""
-    if title:
-        print(f"\n{title}\n")
-    keys = list(rows[0])
-    widths = [max(len(k), *(len(r[k]) for r in rows)) for k in keys]
-    print("| " + " | ".join(k.rjust(w) for k, w in zip(keys, widths, strict=True)) + " |")
-    print("|" + "|".join("-" * (w + 1) + ":" for w in widths) + "|")
-    for r in rows:
-        print("| " + " | ".join(r[k].rjust(w) for k, w in zip(keys, widths, strict=True)) + " |", flush=True)

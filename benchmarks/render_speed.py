@@ -4,10 +4,16 @@ Run: ``python benchmarks/render_speed.py`` (``--quick`` for fewer repeats and si
 """
 
 import argparse
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import taichi as ti
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from report import print_table
 
 from lgi_kernels import RasterSettings, RenderMode, ensure_backend, rasterize_backward, rasterize_forward
 from lgi_kernels.launches import recorded_launches
@@ -107,16 +113,6 @@ def measure(n: int, mode: RenderMode, repeats: int, dense: bool) -> dict[str, st
         row["dense fwd ms"] = f"{dense_ms:.0f}"
         row["dense/tiled"] = f"{dense_ms / fwd_ms:.0f}x"
     return row
-
-
-def print_table(rows: list[dict[str, str]]) -> None:
-    """Plain markdown table, so it pastes into docs/ as it is."""
-    keys = list(rows[0])
-    widths = [max(len(k), *(len(r[k]) for r in rows)) for k in keys]
-    print("| " + " | ".join(k.rjust(w) for k, w in zip(keys, widths, strict=True)) + " |")
-    print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
-    for r in rows:
-        print("| " + " | ".join(r[k].rjust(w) for k, w in zip(keys, widths, strict=True)) + " |")
 
 
 def main() -> None:

@@ -108,6 +108,22 @@ def _from_vector(v: np.ndarray, mode: RenderMode, native_size: tuple[int, int]) 
     return Gaussians(v[:, 0:2], v[:, 2:5], v[:, 5:8], opacities, native_size)
 
 
+OPACITY_LEVELS = 64
+"""Opacity (alpha mode) is a 6-bit scalar in every quantized scheme."""
+
+
+def _quantize_opacity(opacities: np.ndarray) -> np.ndarray:
+    top = OPACITY_LEVELS - 1
+    return np.clip(np.round(opacities * top), 0, top).astype(np.int32)
+
+
+def _dequantize_opacity(q: Quantized) -> np.ndarray:
+    """Opacities of ``q`` (all ones in sum mode, which ignores them)."""
+    if q.mode is RenderMode.ALPHA:
+        return q.symbols["opacity"] / (OPACITY_LEVELS - 1)
+    return np.ones(q.n)
+
+
 def _morton(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Interleave the bits of two non-negative int arrays (x in even bits): Z-order codes, int64."""
     code = np.zeros(len(x), np.int64)
@@ -242,7 +258,6 @@ class GaussianImageScheme(Scheme):
     name = "gaussianimage"
     CHOL_BITS = 6
     COLOR_STAGES = (8, 8)
-    OPACITY_BITS = 6
 
     def train(self, g, mode, codebook_size, seed=0, previous=None):
         sizes = [min(s, len(g)) for s in self.COLOR_STAGES]
@@ -261,17 +276,16 @@ class GaussianImageScheme(Scheme):
             "color": state["color"].quantize(g.colors),
         }
         if mode is RenderMode.ALPHA:
-            symbols["opacity"] = np.clip(np.round(g.opacities * 63), 0, 63).astype(np.int32)
+            symbols["opacity"] = _quantize_opacity(g.opacities)
         return Quantized(self.name, len(g), g.native_size, mode, symbols, state)
 
     def dequantize(self, q):
         s = q.symbols
-        opacities = s["opacity"] / 63.0 if q.mode is RenderMode.ALPHA else np.ones(q.n)
         return Gaussians(
             s["means"],
             q.state["chol"].dequantize(s["chol"]),
             q.state["color"].dequantize(s["color"]),
-            opacities,
+            _dequantize_opacity(q),
             q.native_size,
         )
 
@@ -289,7 +303,7 @@ class GaussianImageScheme(Scheme):
         for k, stage in enumerate(q.state["color"].stages):
             out += encode_uniform(q.symbols["color"][:, k], max(2, stage.size))
         if q.mode is RenderMode.ALPHA:
-            out += encode_uniform(q.symbols["opacity"], 64)
+            out += encode_uniform(q.symbols["opacity"], OPACITY_LEVELS)
         return bytes(out)
 
     def unpack(self, payload, n, native_size, mode):
@@ -367,7 +381,6 @@ class LgiScheme(Scheme):
     """Our scheme: see the module docstring and docs/quantization.md."""
 
     name = "lgi"
-    OPACITY_LEVELS = 64
     MARGIN = 0.05  # means may lie this far outside the frame (normalized), as the fit allows
 
     def __init__(self, steps: LgiSteps | None = None) -> None:
@@ -436,19 +449,16 @@ class LgiScheme(Scheme):
         symbols = {"position": self._position_codes(g.means, g.native_size), **self._shape_codes(g.chol, g.native_size)}
         symbols["color"] = state["color"].quantize(g.colors)
         if mode is RenderMode.ALPHA:
-            top = self.OPACITY_LEVELS - 1
-            symbols["opacity"] = np.clip(np.round(g.opacities * top), 0, top).astype(np.int32)
+            symbols["opacity"] = _quantize_opacity(g.opacities)
         return Quantized(self.name, len(g), g.native_size, mode, symbols, state)
 
     def dequantize(self, q):
         s = q.symbols
-        top = self.OPACITY_LEVELS - 1
-        opacities = s["opacity"] / top if q.mode is RenderMode.ALPHA else np.ones(q.n)
         return Gaussians(
             self._positions(s["position"], q.native_size),
             self._chol(s, q.native_size),
             q.state["color"].dequantize(s["color"]),
-            opacities,
+            _dequantize_opacity(q),
             q.native_size,
         )
 
@@ -514,7 +524,7 @@ class LgiScheme(Scheme):
         symbols = {"position": position, "size": size, "ratio": ratio, "angle": angle, "color": np.stack(colors, 1)}
         if mode is RenderMode.ALPHA:
             symbols["opacity"], pos = decode_categorical(payload, pos)
-            if len(symbols["opacity"]) == n and n and symbols["opacity"].max() >= self.OPACITY_LEVELS:
+            if len(symbols["opacity"]) == n and n and symbols["opacity"].max() >= OPACITY_LEVELS:
                 msg = "lgi opacity out of range"
                 raise SchemeError(msg)
         _check_counts(symbols, n, pos, len(payload), [s.size for s in stages], self.name)
