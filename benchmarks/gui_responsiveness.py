@@ -79,8 +79,11 @@ def measure_slider(app: QApplication, window: MainWindow) -> list[dict[str, str]
     window.preset.setCurrentText("fast")
     window.start_fit()
     wait_until(app, lambda: window.state == "done", 600)
+    start = time.perf_counter()
+    wait_until(app, lambda: "warmed" in window.last_result, 600)
+    print(f"engine prepared every slider size {time.perf_counter() - start:.1f} s after the fit ended")
     rows = []
-    for size in (64, 256, 1024, 256):
+    for size in (64, 256, 1024, 4096, 256):
         window.last_result.pop("requantized", None)
         start = time.perf_counter()
         window.slider.setValue(CODEBOOK_STOPS.index(size))
@@ -100,10 +103,13 @@ def window_startup() -> float:
     """Seconds from interpreter start to the window shown and painted once, in a fresh process."""
     code = (
         "import time; t0 = time.perf_counter()\n"
+        "from PySide6.QtCore import QTimer\n"
         "from PySide6.QtWidgets import QApplication\n"
         "from lgi_studio.gui.main_window import MainWindow\n"
-        "app = QApplication([]); w = MainWindow(); w.show(); app.processEvents(); w.grab()\n"
-        "print(time.perf_counter() - t0); w.close()\n"
+        "app = QApplication([]); w = MainWindow(); w.show()\n"
+        "def shown():\n"
+        "    w.grab(); print(time.perf_counter() - t0, flush=True); w.close()\n"
+        "QTimer.singleShot(0, shown); app.exec()\n"
     )
     start = time.perf_counter()
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -128,7 +134,7 @@ def main() -> None:
     rows = [measure_fit(app, window, n, args.seconds) for n in args.counts]
     print(f"platform: {app.platformName()}, timer {TICK_MS} ms, {args.seconds:.0f} s sampled per fit (warm engine)")
     print_table(rows, "Event-loop stalls while the engine trains (768x512, kodim23)")
-    print_table(measure_slider(app, window), "Codebook slider, N=10000 after a fast fit")
+    print_table(measure_slider(app, window), "Codebook slider, N=10000 after a fast fit, sizes prepared")
     window.close()
     print(f"\nwindow shown and painted {window_startup():.2f} s after interpreter start (fresh process)")
 

@@ -18,6 +18,10 @@ from multiprocessing.connection import Connection
 import numpy as np
 
 FRAME_SLOTS = 2
+CODEBOOK_STOPS = [16, 32, 64, 128, 256, 512, 1024, 2048, 4096]
+"""Codebook sizes the GUI's slider offers."""
+WARM_ORDER = [256, 512, 128, 1024, 64, 2048, 32, 4096, 16]
+"""After a fit, the engine trains the slider's codebooks while idle, the likeliest sizes first."""
 
 
 class FrameBuffers:
@@ -61,6 +65,7 @@ class _Session:
         self.result = None
         self.requantize_cache: dict = {}
         self.last_quantized = None
+        self.pending: list[int] = []
 
     def send_frame(self, kind: str, frame: np.ndarray, **extra) -> None:
         height, width = frame.shape[:2]
@@ -82,6 +87,7 @@ def _fit(session: _Session, commands: Connection, request: dict) -> bool:
     from lgi_studio.core.fit import FitConfig, fit
     from lgi_studio.io.images import load_image
 
+    session.pending = []
     info = ensure_backend(request.get("backend"))
     session.image = load_image(request["image"])
     settings = dict(request["config"])
@@ -126,6 +132,7 @@ def _fit(session: _Session, commands: Connection, request: dict) -> bool:
     r = session.result
     session.requantize_cache = {}
     session.last_quantized = r.quantized
+    session.pending = [size for size in WARM_ORDER if size <= len(r.gaussians)]
     session.events.send(("finished", {"psnr": r.psnr, "seconds": r.elapsed, "count": len(r.gaussians)}))
     return True
 
@@ -149,6 +156,27 @@ def _requantize(session: _Session, request: dict) -> None:
     session.send_frame(
         "requantized", frame, size=int(request["size"]), psnr=out.psnr, loss=out.psnr_loss, bytes=out.bytes, bpp=out.bpp
     )
+
+
+def _warm_next(session: _Session) -> None:
+    """Train one pending slider codebook into the cache (without touching what export will write)."""
+    from lgi_studio.core.requantize import requantize
+
+    size = session.pending.pop(0)
+    if size not in session.requantize_cache:
+        r = session.result
+        requantize(
+            r.gaussians,
+            session.image,
+            r.config.mode,
+            size,
+            scheme=r.config.scheme,
+            previous=session.last_quantized,
+            reference_psnr=r.psnr,
+            cache=session.requantize_cache,
+        )
+    if not session.pending:
+        session.events.send(("warmed", {"sizes": sorted(session.requantize_cache)}))
 
 
 def _export(session: _Session, request: dict) -> None:
@@ -191,6 +219,9 @@ def engine_main(commands: Connection, events: Connection) -> None:
     try:
         while True:
             try:
+                if session.pending and not commands.poll():
+                    _warm_next(session)  # idle: prepare the slider; a command waits at most one codebook
+                    continue
                 command, request = commands.recv()
             except EOFError:
                 return

@@ -28,9 +28,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from .engine import CODEBOOK_STOPS
 from .worker import Engine
 
-CODEBOOK_STOPS = [16, 32, 64, 128, 256, 512, 1024, 2048, 4096]
 IMAGE_FILTER = "Pictures and .lgi files (*.png *.jpg *.jpeg *.webp *.tif *.tiff *.bmp *.lgi);;All files (*)"
 
 
@@ -375,6 +375,9 @@ class MainWindow(QMainWindow):
             f"({p['bpp']:.3f} bpp)"
         )
         self.last_result["lgi_opened"] = p
+
+    def _on_warmed(self, p: dict) -> None:
+        self.last_result["warmed"] = p["sizes"]
 
     def _on_exported(self, p: dict) -> None:
         self.status.setText(f"Saved {p['path']}: {p['bytes']} bytes ({p['bpp']:.3f} bpp).")

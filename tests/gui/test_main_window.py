@@ -47,6 +47,8 @@ def test_fit_shows_frames_marks_qa_requantizes_and_exports(qtbot, window, pictur
     assert "Backend" not in window.backend_label.text()
     assert window.backend_label.text().startswith("cpu")
 
+    qtbot.waitUntil(lambda: "warmed" in window.last_result, timeout=TIMEOUT_MS)
+    assert window.last_result["warmed"] == [16, 32]  # every slider size a 60-Gaussian fit allows
     window.slider.setValue(CODEBOOK_STOPS.index(32))
     qtbot.waitUntil(lambda: "requantized" in window.last_result, timeout=TIMEOUT_MS)
     assert window.last_result["requantized"]["size"] == 32
