@@ -580,19 +580,15 @@ def _decode_sorted_codes(data: bytes, pos: int, n: int) -> tuple[np.ndarray, int
     _, sizes = _split_chunks(np.zeros(len(bits), np.int64), bits)
     chunks, pos = decode_uniform_sized(data, pos, sizes)
     values = np.zeros(len(bits), np.int64)
-    cursor = 0
     for k in range(4):
-        width = np.clip(bits - 16 * k, 0, 16)
-        take = np.flatnonzero(width > 0)
         # chunks were stored per value in order k = 0..3, skipping empty ones
-        values[take] |= chunks_for_level(chunks, bits, k).astype(np.int64) << (16 * k)
-        cursor += len(take)
+        values[bits > 16 * k] |= _chunks_for_level(chunks, bits, k).astype(np.int64) << (16 * k)
     deltas = np.where(lengths > 0, np.int64(1) << mantissa_bits, 0)
     deltas[has_mantissa] += values
     return np.cumsum(deltas), pos
 
 
-def chunks_for_level(chunks: np.ndarray, bits: np.ndarray, level: int) -> np.ndarray:
+def _chunks_for_level(chunks: np.ndarray, bits: np.ndarray, level: int) -> np.ndarray:
     """The level-``level`` chunk of each value that has one, from the interleaved chunk stream."""
     per_value = np.ceil(bits / 16).astype(np.int64)
     starts = np.concatenate([[0], np.cumsum(per_value)[:-1]])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -39,12 +39,6 @@ def atomic_writer(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
             msg = f"cannot write {target}: {exc.strerror or exc}"
             raise OutputWriteError(msg) from exc
         raise
-
-
-def write_atomically(path: str | os.PathLike[str], write: Callable[[BinaryIO], None]) -> None:
-    """Call ``write(handle)`` inside an ``atomic_writer`` for ``path``."""
-    with atomic_writer(path) as handle:
-        write(handle)
 
 
 def _umask() -> int:
