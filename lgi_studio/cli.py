@@ -253,6 +253,13 @@ def _cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_self_test(args: argparse.Namespace) -> int:
+    """Check this installation: a short fit, a .lgi round trip, the engine process."""
+    from lgi_studio.selftest import run_self_test
+
+    return run_self_test(engine=not args.no_engine)
+
+
 def _drive_with_progress(stream, quiet: bool):
     """Pull a fit to the end under a progress bar; None when the user pressed Ctrl-C."""
     from tqdm import tqdm
@@ -324,6 +331,10 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("input", help=".lgi file")
     info.add_argument("--json", action="store_true", help="machine-readable output")
     info.set_defaults(run=_cmd_info)
+
+    self_test = commands.add_parser("self-test", help="check this installation (exit 0 when it works)")
+    self_test.add_argument("--no-engine", action="store_true", help="skip the check of the GUI's engine process")
+    self_test.set_defaults(run=_cmd_self_test)
     return parser
 
 

@@ -1,0 +1,162 @@
+"""``lgi-studio --self-test`` and ``lgi self-test``: show that this installation can do its job.
+
+Three checks, in order, on a small synthetic picture; the first failure ends the test:
+
+1. *encode*: a short fit on the CPU backend in this process. Taichi compiles our kernels from their Python
+   source at run time, so an installation (or a frozen bundle) that lacks that source fails here.
+2. *file*: the result written as ``.lgi``, read back, and rendered the same as before writing.
+3. *engine*: a short fit in a spawned engine process, exactly as the desktop app runs it, exported as
+   ``.lgi`` from there. A frozen app that does not call ``multiprocessing.freeze_support()`` first thing
+   fails here (its child starts the app again instead of the engine).
+
+No Qt is imported: ``gui/engine.py`` is the Qt-free half of the GUI's engine.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from lgi_studio import __version__
+
+WIDTH, HEIGHT = 32, 32
+COUNT = 30
+ITERATIONS = 30
+MIN_PSNR = 20.0
+"""A 30-iteration fit of the synthetic picture reaches about 25 dB; far below means broken kernels."""
+ENGINE_TIMEOUT_S = 120.0
+"""Spawn, import, ti.init and a tiny fit: a few seconds on a laptop, generous for a loaded machine."""
+
+
+class SelfTestError(Exception):
+    """One check failed; the message says which and why."""
+
+
+def synthetic_picture(path: Path) -> Path:
+    """Write a smooth gradient with a red square (something a few Gaussians can fit) as PNG."""
+    from PIL import Image
+
+    yy, xx = np.mgrid[0:HEIGHT, 0:WIDTH]
+    rgb = np.stack([xx * 7, yy * 7, (xx + yy) * 3], -1).astype(np.uint8)  # [H, W, 3]
+    rgb[8:18, 6:20] = [230, 40, 40]
+    Image.fromarray(rgb).save(path)
+    return path
+
+
+def check_encode(picture: Path, output: Path) -> str:
+    """Checks 1 and 2: fit in this process on the CPU, write the .lgi, read it back, compare renders."""
+    from lgi_kernels import ensure_backend
+    from lgi_studio.core.fit import FitConfig, run_fit
+    from lgi_studio.core.metrics import psnr_8bit
+    from lgi_studio.core.schemes import get_scheme
+    from lgi_studio.io.images import load_image
+    from lgi_studio.io.lgi_format import read_lgi, write_lgi
+
+    backend = ensure_backend("cpu")
+    image = load_image(picture)
+    cfg = FitConfig(count=COUNT, iterations=ITERATIONS, qa_training=True, scheme="lgi", seed=0)
+    result = run_fit(image, cfg)
+    quantized = result.quantized  # the symbols quantization-aware training ended on: what a .lgi stores
+    if quantized is None:
+        msg = "encode: the fit returned no quantized Gaussians"
+        raise SelfTestError(msg)
+    render = get_scheme(quantized.scheme).dequantize(quantized).render(mode=cfg.mode)
+    psnr = psnr_8bit(render, image)
+    if psnr < MIN_PSNR:
+        msg = f"encode: PSNR {psnr:.2f} dB after {ITERATIONS} iterations, expected at least {MIN_PSNR} dB"
+        raise SelfTestError(msg)
+    size = write_lgi(output, quantized)
+    lgi = read_lgi(output)
+    again = lgi.gaussians().render(mode=lgi.header.mode)
+    if lgi.header.count != quantized.n or not np.allclose(again, render, atol=1e-6):
+        msg = f"file: {output.name} does not read back as written"
+        raise SelfTestError(msg)
+    return (
+        f"encode: {quantized.n} Gaussians, {ITERATIONS} iterations on {backend.name}, PSNR {psnr:.2f} dB, "
+        f"{result.elapsed:.1f} s\nfile:   {size} bytes written, read back, same render"
+    )
+
+
+def _wait_for(events, wanted: str, deadline: float) -> dict:
+    """Read engine events until ``wanted`` arrives; an engine error or the deadline fails the check."""
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0 or not events.poll(left):
+            msg = f"engine: no '{wanted}' within {ENGINE_TIMEOUT_S:.0f} s"
+            raise SelfTestError(msg)
+        try:
+            kind, payload = events.recv()
+        except EOFError:
+            msg = f"engine: the process ended before '{wanted}'"
+            raise SelfTestError(msg) from None
+        if kind == "error":
+            msg = f"engine: {payload.get('message')}"
+            raise SelfTestError(msg)
+        if kind == wanted:
+            return payload
+
+
+def check_engine(picture: Path, output: Path) -> str:
+    """Check 3: a fit and an export in a spawned engine process, driven through its pipes as the GUI does."""
+    from lgi_studio.gui.engine import engine_main
+
+    start = time.monotonic()
+    ctx = mp.get_context("spawn")
+    commands_recv, commands = ctx.Pipe(duplex=False)
+    events, events_send = ctx.Pipe(duplex=False)
+    process = ctx.Process(target=engine_main, args=(commands_recv, events_send), daemon=True)
+    process.start()
+    commands_recv.close()
+    events_send.close()
+    deadline = start + ENGINE_TIMEOUT_S
+    try:
+        config = {"count": COUNT, "iterations": ITERATIONS, "qa_training": True, "scheme": "lgi", "seed": 0}
+        commands.send(("fit", {"image": str(picture), "backend": "cpu", "config": config}))
+        finished = _wait_for(events, "finished", deadline)
+        commands.send(("export", {"path": str(output)}))
+        exported = _wait_for(events, "exported", deadline)
+        commands.send(("quit", {}))
+        process.join(10.0)
+        if process.is_alive() or process.exitcode != 0:
+            msg = f"engine: the process did not quit cleanly (exit code {process.exitcode})"
+            raise SelfTestError(msg)
+    finally:
+        if process.is_alive():
+            process.terminate()
+            process.join(5.0)
+        commands.close()
+        events.close()
+    return (
+        f"engine: fit in a spawned process, PSNR {finished['psnr']:.2f} dB, exported {exported['bytes']} bytes, "
+        f"{time.monotonic() - start:.1f} s"
+    )
+
+
+def run_self_test(folder: Path | None = None, engine: bool = True, say: Callable[[str], None] = print) -> int:
+    """Run the checks in ``folder`` (a fresh temporary folder when None); 0 when all pass, else 1."""
+    frozen = "frozen bundle" if getattr(sys, "frozen", False) else "Python package"
+    say(f"LGI Studio {__version__} self-test ({frozen}, Python {sys.version.split()[0]})")
+    with tempfile.TemporaryDirectory(prefix="lgi-self-test-") as scratch:
+        where = Path(folder) if folder is not None else Path(scratch)
+        start = time.monotonic()
+        try:
+            picture = synthetic_picture(where / "picture.png")
+            say(check_encode(picture, where / "in-process.lgi"))
+            if engine:
+                say(check_engine(picture, where / "engine.lgi"))
+        except SelfTestError as exc:
+            say(f"self-test FAILED: {exc}")
+            return 1
+        except Exception as exc:  # noqa: BLE001 - a broken installation may raise anything; show it all
+            say(traceback.format_exc().rstrip())
+            say(f"self-test FAILED: {type(exc).__name__}: {exc}")
+            return 1
+    say(f"self-test passed in {time.monotonic() - start:.1f} s")
+    return 0
