@@ -11,10 +11,13 @@ import os
 os.environ.setdefault("ENABLE_TAICHI_HEADER_PRINT", "0")
 os.environ.setdefault("TI_LOG_LEVEL", "warn")
 
-from .backend import BackendError, BackendInfo, active_backend, ensure_backend
-from .gradients import Gradients
-from .rasterize import RasterContext, rasterize_backward, rasterize_forward
-from .settings import RasterSettings, RenderMode, Viewport, floor_for_zoom
+from .backend import BackendError, BackendInfo, active_backend, ensure_backend, prepare_cache_folders
+
+prepare_cache_folders()  # before Taichi's import, which aborts the process when HOME is unset
+
+from .gradients import Gradients  # noqa: E402 - Taichi is imported from here on
+from .rasterize import RasterContext, rasterize_backward, rasterize_forward  # noqa: E402
+from .settings import RasterSettings, RenderMode, Viewport, floor_for_zoom  # noqa: E402
 
 __all__ = [
     "BackendError",
@@ -27,6 +30,7 @@ __all__ = [
     "active_backend",
     "ensure_backend",
     "floor_for_zoom",
+    "prepare_cache_folders",
     "rasterize_backward",
     "rasterize_forward",
 ]

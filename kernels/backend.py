@@ -10,6 +10,8 @@ import contextlib
 import ctypes.util
 import io
 import os
+import sys
+import tempfile
 import threading
 from dataclasses import dataclass
 
@@ -17,6 +19,7 @@ BACKENDS = ("cuda", "vulkan", "metal", "cpu")
 """Auto-selection order: the first one that starts wins."""
 
 ENV_VAR = "LGI_BACKEND"
+CACHE_ENV_VAR = "TI_OFFLINE_CACHE_FILE_PATH"
 
 _DISPLAY = {"cuda": "CUDA", "vulkan": "Vulkan", "metal": "Metal", "cpu": "CPU"}
 
@@ -35,6 +38,42 @@ class BackendInfo:
 
 _lock = threading.Lock()
 _active: BackendInfo | None = None
+
+
+def _usable_folder(path: str) -> bool:
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError:
+        return False
+    return os.access(path, os.W_OK | os.X_OK)
+
+
+def _user_cache_root() -> str | None:
+    """Where this user's caches belong: ``$XDG_CACHE_HOME``, ``%LOCALAPPDATA%`` or ``~/.cache``."""
+    if os.environ.get("XDG_CACHE_HOME"):
+        return os.environ["XDG_CACHE_HOME"]
+    if sys.platform == "win32":
+        return os.environ.get("LOCALAPPDATA") or os.path.join(os.path.expanduser("~"), ".cache")
+    home = os.environ.get("HOME")
+    return os.path.join(home, ".cache") if home else None
+
+
+def prepare_cache_folders() -> str:
+    """Give Taichi writable cache folders; call before Taichi is imported. Returns the kernel cache folder.
+
+    Taichi keeps files under ``$XDG_CACHE_HOME`` (else ``$HOME/.cache``): with neither variable set its
+    import aborts the process, and with a read-only folder it warns about its cache lock. Our compiled
+    kernels go to ``$TI_OFFLINE_CACHE_FILE_PATH``. When the user's cache folder is missing or read-only
+    (a kiosk, a service, a sandbox), both move to a per-user folder under the temporary directory: kernels
+    are then compiled again after a reboot, but everything works.
+    """
+    root = _user_cache_root()
+    if root is None or not _usable_folder(root):
+        user = os.getuid() if hasattr(os, "getuid") else os.environ.get("USERNAME", "user")
+        root = os.path.join(tempfile.gettempdir(), f"lgi-studio-{user}", "cache")
+        if sys.platform != "win32":
+            os.environ["XDG_CACHE_HOME"] = root
+    return os.environ.setdefault(CACHE_ENV_VAR, os.path.join(root, "lgi-studio", "taichi"))
 
 
 def active_backend() -> BackendInfo | None:
@@ -72,11 +111,9 @@ def _start(name: str) -> str:
     from taichi.lang import impl
 
     arch = {"cuda": ti.cuda, "vulkan": ti.vulkan, "metal": ti.metal, "cpu": ti.cpu}[name]
-    cache = os.environ.get("TI_OFFLINE_CACHE_FILE_PATH") or os.path.join(
-        os.path.expanduser("~"), ".cache", "lgi-studio", "taichi"
-    )
+    prepare_cache_folders()  # Taichi reads the kernel cache folder from the environment
     with contextlib.redirect_stdout(io.StringIO()):  # ti.init prints "[Taichi] Starting on arch=..." itself
-        ti.init(arch=arch, default_fp=ti.f32, offline_cache=True, offline_cache_file_path=cache)
+        ti.init(arch=arch, default_fp=ti.f32, offline_cache=True)
     started = impl.current_cfg().arch
     return "cpu" if started in (ti.x64, ti.arm64) else started.name
 

@@ -74,3 +74,37 @@ def test_missing_gpu_gives_a_clear_error():
     out = run_python("from lgi_kernels import ensure_backend; ensure_backend('cuda')")
     assert out.returncode != 0
     assert "BackendError: cuda backend not available: " in out.stderr
+
+
+def test_cache_folders_move_to_the_temporary_folder_when_home_is_unusable(tmp_path, monkeypatch):
+    import tempfile
+
+    not_a_folder = tmp_path / "home"
+    not_a_folder.write_text("a file where HOME should be")
+    for name in ("XDG_CACHE_HOME", backend_module.CACHE_ENV_VAR):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HOME", str(not_a_folder))
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    cache = backend_module.prepare_cache_folders()
+    assert cache.startswith(str(tmp_path / "tmp" / "lgi-studio-"))
+    assert os.environ["XDG_CACHE_HOME"] in cache  # Taichi's own files follow
+    assert os.environ[backend_module.CACHE_ENV_VAR] == cache
+
+
+def test_cache_folder_follows_xdg_and_an_explicit_choice_wins(tmp_path, monkeypatch):
+    monkeypatch.delenv(backend_module.CACHE_ENV_VAR, raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert backend_module.prepare_cache_folders() == str(tmp_path / "xdg" / "lgi-studio" / "taichi")
+    monkeypatch.setenv(backend_module.CACHE_ENV_VAR, str(tmp_path / "mine"))
+    assert backend_module.prepare_cache_folders() == str(tmp_path / "mine")
+
+
+def test_importing_the_kernels_without_home_does_not_abort(tmp_path):
+    # Taichi's import aborts the process when neither HOME nor XDG_CACHE_HOME is set
+    drop = ("HOME", "XDG_CACHE_HOME", backend_module.CACHE_ENV_VAR)
+    env = {k: v for k, v in os.environ.items() if k not in drop}
+    env["TMPDIR"] = str(tmp_path)
+    code = "import os, lgi_kernels, taichi; print(os.environ['TI_OFFLINE_CACHE_FILE_PATH'])"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().startswith(str(tmp_path))
