@@ -110,7 +110,7 @@ def _cmd_encode(args: argparse.Namespace) -> int:
     height, width = image.shape[:2]
     file_bytes = None
     if output.suffix.lower() == ".lgi":
-        quantized = result.quantized or _quantize_after(result, cfg)
+        quantized = result.final_quantized()
         from lgi_studio.core.schemes import get_scheme
         from lgi_studio.io.lgi_format import write_lgi
 
@@ -166,15 +166,6 @@ def _int_arg(text: str, flag: str) -> int:
         return int(text)
     except ValueError:
         raise CliError(f"{flag} takes a whole number or 'auto', got {text!r}") from None
-
-
-def _quantize_after(result, cfg):
-    """Quantize a fit that ran without QA (post-hoc), with the configured scheme and codebook size."""
-    from lgi_studio.core.schemes import get_scheme
-
-    scheme = get_scheme(cfg.scheme)
-    state = scheme.train(result.gaussians, cfg.mode, cfg.codebook_size, seed=cfg.seed)
-    return scheme.quantize(result.gaussians, cfg.mode, state)
 
 
 def _open_lgi(path: str):

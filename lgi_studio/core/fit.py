@@ -127,6 +127,15 @@ class FitResult:
     quantized: Quantized | None = None  # with QA: the symbols and codebooks the fit ended on
     qa_start: int | None = None
 
+    def final_quantized(self) -> Quantized:
+        """What a ``.lgi`` of this fit stores: the QA symbols, or the configured scheme trained post-hoc."""
+        if self.quantized is not None:
+            return self.quantized
+        cfg = self.config
+        scheme = get_scheme(cfg.scheme)
+        state = scheme.train(self.gaussians, cfg.mode, cfg.codebook_size, seed=cfg.seed)
+        return scheme.quantize(self.gaussians, cfg.mode, state)
+
 
 def float_bits_per_gaussian(mode: RenderMode) -> int:
     """Bits a Gaussian takes stored as float32: mean 2 + Cholesky 3 + colour 3 (+ opacity for alpha)."""

@@ -180,14 +180,9 @@ def _warm_next(session: _Session) -> None:
 
 
 def _export(session: _Session, request: dict) -> None:
-    from lgi_studio.core.schemes import get_scheme
     from lgi_studio.io.lgi_format import write_lgi
 
-    r = session.result
-    quantized = session.last_quantized
-    if quantized is None:
-        scheme = get_scheme(r.config.scheme)
-        quantized = scheme.quantize(r.gaussians, r.config.mode, scheme.train(r.gaussians, r.config.mode, None))
+    quantized = session.last_quantized or session.result.final_quantized()
     size = write_lgi(request["path"], quantized)
     height, width = session.image.shape[:2]
     session.events.send(("exported", {"path": request["path"], "bytes": size, "bpp": 8 * size / (width * height)}))
