@@ -1,0 +1,383 @@
+"""Rate-distortion on Kodak: LGI (with and without QA) against JPEG, WebP, AVIF, JPEG XL and GaussianImage.
+
+Run: ``python benchmarks/rd_kodak.py`` (all 24 images; LGI takes minutes per point on 2 cores) or
+``--quick`` (3 images, 3 rates, short fits: a smoke test). Rates are the sizes of real files on disk (``.lgi``
+written by the encoder, the others by their libraries); every decoded picture is scored by the same code
+(8-bit PSNR-RGB, MS-SSIM). Points append to ``OUT/points.csv`` as they finish, so a rerun skips what is done;
+``OUT/summary.md`` and ``OUT/rd_kodak.png`` are rewritten from all points at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import math
+import sys
+import time
+import warnings
+from collections.abc import Iterable
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import asdict, dataclass, fields
+from multiprocessing import get_context
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from kodak import kodak_images
+from report import print_table
+
+from lgi_studio.core.metrics import ms_ssim, psnr_8bit
+from lgi_studio.io.atomic import atomic_writer
+
+ROOT = Path(__file__).resolve().parents[1]
+
+GAUSSIANIMAGE = ((0.118, 24.7), (0.147, 25.0), (0.432, 27.4), (0.717, 28.7), (1.001, 29.7), (1.286, 30.5))
+"""GaussianImage's published Kodak curve (bpp, PSNR), as quoted in the rate-distortion issue."""
+
+LGI_POINTS = ((800, 128), (1300, 256), (2000, 256), (3000, 512), (4500, 512), (7000, 1024))
+"""(Gaussian count, colour codebook entries) per LGI rate point: about 0.12 to 1 bpp on Kodak."""
+LGI_ITERATIONS = 5000
+"""Iterations per LGI point: the longest fit that stays within 5 minutes per image on 2 cores (see docs)."""
+QUICK_LGI_POINTS = (LGI_POINTS[0], LGI_POINTS[2], LGI_POINTS[4])
+QUICK_ITERATIONS = 300
+
+SETTINGS = {
+    "jpeg": (5, 10, 15, 20, 25, 30, 40, 50, 60, 70, 80, 90),
+    "webp": (0, 5, 10, 20, 30, 40, 50, 60, 70, 80, 90),
+    "avif": (5, 10, 20, 30, 40, 50, 60, 70, 80, 90),
+    "jxl": (25.0, 15.0, 10.0, 7.0, 5.0, 3.5, 2.5, 1.8, 1.2, 0.8),  # butteraugli distance
+    "png": (9,),
+}
+QUICK_SETTINGS = {"jpeg": (10, 40, 80), "webp": (5, 40, 80), "avif": (10, 40, 80), "jxl": (10.0, 3.5, 1.2), "png": (9,)}
+CLASSIC = tuple(SETTINGS)
+OURS = ("lgi-qa", "lgi")
+BPP_GRID = (0.12, 0.15, 0.25, 0.35, 0.43, 0.5, 0.72, 1.0)
+
+
+@dataclass
+class Point:
+    codec: str
+    setting: str
+    image: str
+    bytes: int
+    bpp: float
+    psnr: float
+    ms_ssim: float
+    seconds: float  # encode time
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return self.codec, self.setting, self.image
+
+
+def _options(codec: str, setting: float) -> dict:
+    if codec == "jpeg":  # 4:2:0 with optimized Huffman tables
+        return {"quality": int(setting), "subsampling": 2, "optimize": True}
+    if codec == "webp":
+        return {"quality": int(setting), "method": 6}
+    if codec == "avif":
+        return {"quality": int(setting), "speed": 4, "subsampling": "4:2:0"}
+    return {"optimize": True, "compress_level": int(setting)}  # png
+
+
+def encode_classic(codec: str, image: np.ndarray, setting: float) -> bytes:
+    """One picture through a standard codec; ``image`` is uint8 [H, W, 3]."""
+    if codec == "jxl":
+        import imagecodecs
+
+        return imagecodecs.jpegxl_encode(image, distance=float(setting), effort=7)
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.fromarray(image).save(out, format=codec.upper(), **_options(codec, setting))
+    return out.getvalue()
+
+
+def decode_classic(codec: str, data: bytes) -> np.ndarray:
+    if codec == "jxl":
+        import imagecodecs
+
+        return np.asarray(imagecodecs.jpegxl_decode(data))[..., :3]
+    from PIL import Image
+
+    with Image.open(io.BytesIO(data)) as im:
+        return np.asarray(im.convert("RGB"))
+
+
+def score(codec: str, setting: str, name: str, original: np.ndarray, decoded, size: int, seconds: float) -> Point:
+    """Metrics of one decoded picture, the same code for every codec."""
+    height, width = original.shape[:2]
+    decoded = decoded.astype(np.float64) / 255.0 if decoded.dtype == np.uint8 else decoded
+    reference = original.astype(np.float64) / 255.0
+    lossless = codec == "png"
+    return Point(
+        codec,
+        setting,
+        name,
+        size,
+        8 * size / (width * height),
+        math.inf if lossless else psnr_8bit(decoded, reference),
+        1.0 if lossless else ms_ssim(decoded, reference),
+        seconds,
+    )
+
+
+def run_classic(codec: str, setting: float, path: Path) -> Point:
+    from PIL import Image
+
+    with Image.open(path) as im:
+        original = np.asarray(im.convert("RGB"))
+    start = time.perf_counter()
+    data = encode_classic(codec, original, setting)
+    seconds = time.perf_counter() - start
+    return score(codec, f"{setting:g}", path.stem, original, decode_classic(codec, data), len(data), seconds)
+
+
+def lgi_setting(count: int, codebook: int, iterations: int) -> str:
+    return f"n{count}-cb{codebook}-it{iterations}"
+
+
+def run_lgi(codec: str, count: int, codebook: int, iterations: int, path: Path, files: Path) -> Point:
+    """Encode with our codec, write the ``.lgi``, read it back and score the decoded render."""
+    from PIL import Image
+
+    from lgi_kernels import ensure_backend
+    from lgi_studio.core.fit import FitConfig, run_fit
+    from lgi_studio.io.lgi_format import read_lgi, write_lgi
+
+    ensure_backend()
+    with Image.open(path) as im:
+        original = np.asarray(im.convert("RGB"))
+    cfg = FitConfig(count=count, iterations=iterations, codebook_size=codebook, qa_training=codec == "lgi-qa")
+    start = time.perf_counter()
+    result = run_fit(original.astype(np.float32) / 255.0, cfg)
+    setting = lgi_setting(count, codebook, iterations)
+    target = files / codec / f"{path.stem}-{setting}.lgi"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    write_lgi(target, result.final_quantized())
+    seconds = time.perf_counter() - start
+    decoded = read_lgi(target).gaussians().render()
+    return score(codec, setting, path.stem, original, decoded, target.stat().st_size, seconds)
+
+
+def load_points(path: Path) -> list[Point]:
+    if not path.exists():
+        return []
+    with path.open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    types = {f.name: f.type for f in fields(Point)}
+    cast = {"int": int, "float": float, "str": str}
+    return [Point(**{k: cast[types[k]](v) for k, v in row.items()}) for row in rows]
+
+
+def save_points(path: Path, points: list[Point]) -> None:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=[f.name for f in fields(Point)], lineterminator="\n")
+    writer.writeheader()
+    for p in sorted(points, key=lambda p: (p.codec, p.image, p.bpp)):
+        writer.writerow({k: f"{v:.6g}" if isinstance(v, float) else v for k, v in asdict(p).items()})
+    with atomic_writer(path) as handle:
+        handle.write(out.getvalue().encode())
+
+
+def mean_curve(points: list[Point], codec: str, images: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mean (bpp, PSNR, MS-SSIM) per setting over the images that have every setting, sorted by rate."""
+    by_setting: dict[str, list[Point]] = {}
+    for p in points:
+        if p.codec == codec and p.image in images:
+            by_setting.setdefault(p.setting, []).append(p)
+    rows = [
+        (np.mean([p.bpp for p in ps]), np.mean([p.psnr for p in ps]), np.mean([p.ms_ssim for p in ps]))
+        for ps in by_setting.values()
+        if len(ps) == len(images)
+    ]
+    rows.sort()
+    arr = np.array(rows, dtype=np.float64).reshape(-1, 3)
+    return arr[:, 0], arr[:, 1], arr[:, 2]
+
+
+def psnr_at_rates(points: list[Point], codec: str, images: list[str], rates: Iterable[float]) -> list[float | None]:
+    """Mean over images of each image's PSNR at ``rates``, interpolated linearly in log-bpp (None where an
+    image's curve does not reach that rate)."""
+    out = []
+    for rate in rates:
+        values = []
+        for name in images:
+            own = sorted((p.bpp, p.psnr) for p in points if p.codec == codec and p.image == name)
+            bpp = np.log([b for b, _ in own])
+            if len(own) < 2 or not bpp[0] <= math.log(rate) <= bpp[-1]:
+                break
+            values.append(float(np.interp(math.log(rate), bpp, [q for _, q in own])))
+        out.append(float(np.mean(values)) if len(values) == len(images) else None)
+    return out
+
+
+def bd_pair(anchor: tuple[np.ndarray, np.ndarray], test: tuple[np.ndarray, np.ndarray]) -> tuple[str, str]:
+    """BD-rate (%) and BD-PSNR (dB) of ``test`` against ``anchor`` (akima, the bjontegaard package)."""
+    import bjontegaard as bd
+
+    if len(anchor[0]) < 4 or len(test[0]) < 4:
+        return "-", "-"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            rate = bd.bd_rate(*anchor, *test, method="akima", require_matching_points=False)
+            gain = bd.bd_psnr(*anchor, *test, method="akima", require_matching_points=False)
+        except (ValueError, ZeroDivisionError):
+            return "-", "-"
+    return (f"{rate:+.1f}", f"{gain:+.2f}") if np.isfinite(rate) and np.isfinite(gain) else ("-", "-")
+
+
+def summarize(points: list[Point], images: list[str], out: Path) -> str:
+    """Markdown tables (mean curves, PSNR at fixed rates, BD figures) and the RD plot."""
+    codecs = [c for c in (*OURS, *CLASSIC) if any(p.codec == c for p in points)]
+    curves = {c: mean_curve(points, c, images) for c in codecs}
+    lines = [f"Kodak, {len(images)} images: {', '.join(images)}", ""]
+
+    rows = []
+    for codec in codecs:
+        bpp, psnr, ssim = curves[codec]
+        for b, q, s in zip(bpp, psnr, ssim, strict=True):
+            rows.append({"codec": codec, "bpp": f"{b:.3f}", "PSNR dB": f"{q:.2f}", "MS-SSIM": f"{s:.4f}"})
+    lines += _table(rows, "Mean over images per setting")
+
+    rows = []
+    for codec in (c for c in codecs if c != "png"):
+        at = psnr_at_rates(points, codec, images, BPP_GRID)
+        cells = {f"@{r:g}": "-" if v is None else f"{v:.2f}" for r, v in zip(BPP_GRID, at, strict=True)}
+        rows.append({"codec": codec, **cells})
+    lines += _table(rows, "Mean PSNR (dB) at fixed rates, each image interpolated in log-bpp ('-': not reached)")
+
+    seconds = {}
+    for codec in OURS:
+        mine = [p for p in points if p.codec == codec and p.image in images]
+        if mine:
+            times = [p.seconds for p in mine]
+            seconds[codec] = f"{np.mean(times):.0f} s mean, {max(times):.0f} s max"
+    if seconds:
+        lines += [f"Encode time per LGI point: {'; '.join(f'{k} {v}' for k, v in seconds.items())}", ""]
+
+    anchors = {c: curves[c][:2] for c in codecs if c != "png"}
+    anchors["GaussianImage"] = tuple(np.array(v) for v in zip(*GAUSSIANIMAGE, strict=True))
+    rows = []
+    for ours in (c for c in OURS if c in curves):
+        for name, anchor in anchors.items():
+            if name != ours:
+                rate, gain = bd_pair(anchor, curves[ours][:2])
+                rows.append({"ours": ours, "against": name, "BD-rate %": rate, "BD-PSNR dB": gain})
+    if rows:
+        lines += _table(rows, "Bjontegaard deltas of our mean curves (negative BD-rate: fewer bits for the same PSNR)")
+    _plot(curves, out / "rd_kodak.png", len(images))
+    return "\n".join(lines)
+
+
+def _table(rows: list[dict[str, str]], title: str) -> list[str]:
+    if not rows:
+        return []
+    buffer = io.StringIO()
+    stdout, sys.stdout = sys.stdout, buffer
+    try:
+        print_table(rows, title)
+    finally:
+        sys.stdout = stdout
+    return [*buffer.getvalue().splitlines(), ""]
+
+
+def _plot(curves: dict, path: Path, count: int) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.8), constrained_layout=True)
+    styles = {"lgi-qa": ("C3", "o-", 2.4), "lgi": ("C3", "o--", 1.4)}
+    for n, (codec, (bpp, psnr, ssim)) in enumerate(c for c in curves.items() if c[0] != "png"):
+        colour, marker, width = styles.get(codec, (f"C{n % 10}", ".-", 1.2))
+        left.plot(bpp, psnr, marker, color=colour, lw=width, label=codec)
+        right.plot(bpp, ssim, marker, color=colour, lw=width, label=codec)
+    gi = np.array(GAUSSIANIMAGE)
+    left.plot(gi[:, 0], gi[:, 1], "s:", color="gray", label="GaussianImage (published)")
+    for ax, label in ((left, "PSNR-RGB (dB)"), (right, "MS-SSIM")):
+        ax.set_xlim(0, 1.3)
+        ax.set_xlabel("bits per pixel")
+        ax.set_ylabel(label)
+        ax.grid(alpha=0.3)
+    left.legend()
+    fig.suptitle(f"Rate-distortion on Kodak ({count} images, mean per setting)")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def encode_all(points: list[Point], classic: list, ours: list, jobs: int, files: Path, csv_path: Path) -> None:
+    """Run the missing points, saving the CSV after each LGI point (they take minutes)."""
+    from tqdm import tqdm
+
+    with tqdm(total=len(classic) + len(ours), unit="point", dynamic_ncols=True) as bar:
+        for task in classic:
+            points.append(run_classic(*task))
+            bar.update(1)
+        save_points(csv_path, points)
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
+            futures = [pool.submit(run_lgi, *task, files) for task in ours]
+            for future in as_completed(futures):
+                point = future.result()
+                points.append(point)
+                save_points(csv_path, points)
+                bar.set_postfix_str(f"{point.codec} {point.image} {point.bpp:.3f} bpp {point.psnr:.2f} dB")
+                bar.update(1)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="3 images, 3 rates, short fits (smoke test)")
+    parser.add_argument("--images", nargs="*", help="image names, e.g. kodim01 kodim05")
+    parser.add_argument("--codecs", nargs="*", default=[*OURS, *CLASSIC], choices=[*OURS, *CLASSIC])
+    parser.add_argument("--iterations", type=int, default=None, help="iterations per LGI point")
+    parser.add_argument("--jobs", type=int, default=1, help="LGI encodes at once (each uses every core)")
+    parser.add_argument("--out", type=Path, default=None, help="results (default docs/rd; quick: build/rd-quick)")
+    parser.add_argument("--summary-only", action="store_true", help="no encoding: summarize the finished images")
+    parser.add_argument("--files", type=Path, default=ROOT / "build" / "rd-files", help="where .lgi files go")
+    args = parser.parse_args()
+    out = args.out or (ROOT / "build" / "rd-quick" if args.quick else ROOT / "docs" / "rd")
+    out.mkdir(parents=True, exist_ok=True)
+    paths = kodak_images(args.quick, args.images)
+    images = [p.stem for p in paths]
+    iterations = args.iterations or (QUICK_ITERATIONS if args.quick else LGI_ITERATIONS)
+    settings = QUICK_SETTINGS if args.quick else SETTINGS
+    lgi_points = QUICK_LGI_POINTS if args.quick else LGI_POINTS
+
+    csv_path = out / "points.csv"
+    points = load_points(csv_path)
+    done = {p.key for p in points}
+    classic = [(c, s, p) for c in args.codecs if c in CLASSIC for s in settings[c] for p in paths]
+    classic = [t for t in classic if (t[0], f"{t[1]:g}", t[2].stem) not in done]
+    ours = [  # image by image, so a partial run already gives whole curves
+        (c, n, cb, iterations, p)
+        for p in paths
+        for c in args.codecs
+        if c in OURS
+        for n, cb in lgi_points
+        if (c, lgi_setting(n, cb, iterations), p.stem) not in done
+    ]
+    print(f"{len(points)} points already in {csv_path}; {len(classic)} classic and {len(ours)} LGI points to go")
+
+    if not args.summary_only:
+        encode_all(points, classic, ours, args.jobs, args.files, csv_path)
+        classic, ours = [], []
+    pending = {t[-1].stem for t in (*classic, *ours)}
+    complete = [name for name in images if name not in pending]
+    if not complete:
+        raise SystemExit("no image has all its points yet: nothing to summarize")
+    summary = summarize(points, complete, out)
+    with atomic_writer(out / "summary.md") as handle:
+        handle.write((summary + "\n").encode())
+    print(summary)
+    print(f"wrote {csv_path}, {out / 'summary.md'}, {out / 'rd_kodak.png'}")
+
+
+if __name__ == "__main__":
+    main()
