@@ -8,8 +8,6 @@ stops cleanly with exit 130 and leaves no half-written file.
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import json
 import os
 import sys
@@ -57,29 +55,13 @@ def _check_writable(path: Path) -> None:
         raise CliError(f"cannot write {path}: it is a folder")
 
 
-def _write_text(path: Path, text: str) -> None:
-    from lgi_studio.io.atomic import atomic_writer
-
-    with atomic_writer(path) as handle:
-        handle.write(text.encode())
-
-
-def _metrics_csv(result) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    keys = list(result.history)
-    writer.writerow(keys)
-    for row in zip(*(result.history[k] for k in keys), strict=True):
-        writer.writerow([f"{v:.6g}" for v in row])
-    return out.getvalue()
-
-
 def _cmd_encode(args: argparse.Namespace) -> int:
     """Fit a picture with Gaussians and write the reconstruction."""
     from lgi_kernels import RenderMode
     from lgi_studio.core.fit import FitConfig, fit
     from lgi_studio.core.metrics import ms_ssim, psnr_8bit
     from lgi_studio.io.images import load_image, save_image
+    from lgi_studio.io.metrics_files import write_metrics
 
     output = Path(args.output)
     for path in (output, args.metrics_csv, args.metrics_json):
@@ -146,13 +128,11 @@ def _cmd_encode(args: argparse.Namespace) -> int:
         "seconds": round(result.elapsed, 3),
         "iterations_per_second": round(cfg.total_iterations / result.elapsed, 2),
     }
+    history = {k: v.tolist() for k, v in result.history.items()}
     if args.metrics_json:
-        _write_text(
-            Path(args.metrics_json),
-            json.dumps({**summary, "history": {k: v.tolist() for k, v in result.history.items()}}, indent=1),
-        )
+        write_metrics(args.metrics_json, history, summary, fmt="json")
     if args.metrics_csv:
-        _write_text(Path(args.metrics_csv), _metrics_csv(result))
+        write_metrics(args.metrics_csv, history, summary, fmt="csv")
     size = f", {file_bytes} bytes ({summary['bpp']} bpp, {cfg.scheme})" if file_bytes else ""
     print(
         f"{output}: {len(result.gaussians)} Gaussians, PSNR {psnr_8bit(render, image):.2f} dB{size}, "

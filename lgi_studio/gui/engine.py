@@ -17,6 +17,8 @@ from multiprocessing.connection import Connection
 
 import numpy as np
 
+from lgi_studio.io.images import to_uint8
+
 FRAME_SLOTS = 2
 CODEBOOK_STOPS = [16, 32, 64, 128, 256, 512, 1024, 2048, 4096]
 """Codebook sizes the GUI's slider offers."""
@@ -66,6 +68,8 @@ class _Session:
         self.requantize_cache: dict = {}
         self.last_quantized = None
         self.pending: list[int] = []
+        self.shown = None  # the Gaussians the reconstruction view shows (fit, re-quantized or opened .lgi)
+        self.shown_mode = None
 
     def send_frame(self, kind: str, frame: np.ndarray, **extra) -> None:
         height, width = frame.shape[:2]
@@ -132,6 +136,7 @@ def _fit(session: _Session, commands: Connection, request: dict) -> bool:
     r = session.result
     session.requantize_cache = {}
     session.last_quantized = r.quantized
+    session.shown, session.shown_mode = r.gaussians, cfg.mode
     session.pending = [size for size in WARM_ORDER if size <= len(r.gaussians)]
     session.events.send(("finished", {"psnr": r.psnr, "seconds": r.elapsed, "count": len(r.gaussians)}))
     return True
@@ -152,10 +157,54 @@ def _requantize(session: _Session, request: dict) -> None:
         cache=session.requantize_cache,
     )
     session.last_quantized = out.quantized
-    frame = (np.clip(out.render, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+    session.shown = out.gaussians
+    frame = to_uint8(out.render)
     session.send_frame(
         "requantized", frame, size=int(request["size"]), psnr=out.psnr, loss=out.psnr_loss, bytes=out.bytes, bpp=out.bpp
     )
+
+
+def _render(session: _Session, request: dict) -> None:
+    """Render what the view shows at another size, viewport or render mode (zoom, A/B toggle)."""
+    from lgi_kernels import RenderMode, Viewport
+
+    mode = RenderMode.parse(request["mode"]) if request.get("mode") else session.shown_mode
+    viewport = Viewport(*request.get("viewport", (0.0, 0.0, 1.0, 1.0)))
+    width, height = (int(v) for v in request.get("size", session.shown.native_size))
+    if not (1 <= width <= 8192 and 1 <= height <= 8192):
+        raise ValueError(f"render size {width}x{height} is outside 1..8192 pixels per side")
+    frame = to_uint8(session.shown.render(width, height, mode=mode, viewport=viewport))
+    corners = [viewport.x0, viewport.y0, viewport.x1, viewport.y1]
+    session.send_frame("rendered", frame, tag=request.get("tag", ""), mode=mode.value, viewport=corners)
+
+
+def _overlay(session: _Session, _: dict) -> None:
+    """The shown Gaussians as ellipses (native pixels) for the overlay, with colour-codebook indices if any."""
+    from lgi_studio.core.schemes import get_scheme
+
+    g = session.shown
+    width, height = g.native_size
+    l11, l21, l22 = (g.chol[:, k].astype(np.float64) for k in range(3))
+    cov = np.stack([(l11 * width) ** 2, l11 * l21 * width * height, (l21**2 + l22**2) * height**2], axis=1)
+    index = None
+    q = session.last_quantized
+    if q is not None and len(q.symbols) and q.n == len(g):
+        books = [use for use in get_scheme(q.scheme).codebooks(q) if use.columns.start >= 5]
+        index = books[0].index.astype(np.int32) if books else None
+    means = g.means.astype(np.float64) * (width, height)
+    session.events.send(("overlay", {"means": means, "cov": cov, "index": index}))
+
+
+def _export_png(session: _Session, request: dict) -> None:
+    """Render the shown Gaussians at ``scale`` times their native size into a picture file (atomic)."""
+    from lgi_studio.io.images import save_image
+
+    scale = float(request.get("scale", 1.0))
+    width, height = (max(1, round(v * scale)) for v in session.shown.native_size)
+    if not (0 < scale <= 16 and width <= 32768 and height <= 32768):
+        raise ValueError(f"export scale must be in (0, 16] and give at most 32768 px per side, got {scale}")
+    save_image(request["path"], session.shown.render(width, height, mode=session.shown_mode))
+    session.events.send(("png_exported", {"path": request["path"], "width": width, "height": height}))
 
 
 def _warm_next(session: _Session) -> None:
@@ -194,8 +243,9 @@ def _open_lgi(session: _Session, request: dict) -> None:
 
     lgi = read_lgi(request["path"])
     header = lgi.header
-    render = lgi.gaussians().render(mode=header.mode)
-    frame = (np.clip(render, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+    session.result, session.pending = None, []
+    session.shown, session.shown_mode = lgi.gaussians(), header.mode
+    frame = to_uint8(session.shown.render(mode=header.mode))
     session.send_frame(
         "lgi_opened",
         frame,
@@ -211,6 +261,7 @@ def engine_main(commands: Connection, events: Connection) -> None:
     """Entry point of the engine process: serve commands until "quit" or the GUI goes away."""
     session = _Session(events)
     handlers = {"requantize": _requantize, "export": _export}
+    view_handlers = {"render": _render, "overlay": _overlay, "export_png": _export_png}
     try:
         while True:
             try:
@@ -228,6 +279,11 @@ def engine_main(commands: Connection, events: Connection) -> None:
                         return
                 elif command == "open_lgi":
                     _open_lgi(session, request)
+                elif command in view_handlers:
+                    if session.shown is None:
+                        events.send(("error", {"message": f"nothing to {command} yet: run a fit or open a .lgi"}))
+                    else:
+                        view_handlers[command](session, request)
                 elif command in handlers:
                     if session.result is None:
                         events.send(("error", {"message": f"nothing to {command} yet: run a fit first"}))

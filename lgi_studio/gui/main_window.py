@@ -6,18 +6,21 @@ from __future__ import annotations
 import math
 import time
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QSettings, Qt, QTimer
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtCore import QRectF, QSettings, Qt, QTimer
+from PySide6.QtGui import QAction, QKeySequence, QPen
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
+    QGraphicsPathItem,
     QHBoxLayout,
+    QInputDialog,
     QLabel,
     QMainWindow,
     QMessageBox,
@@ -28,39 +31,111 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from .compare import ERROR_GAIN, error_heatmap, overlay_paths, split_composite
 from .engine import CODEBOOK_STOPS
 from .worker import Engine
 
+ZOOM_RENDER_FROM = 1.25
+"""Screen pixels per picture pixel from which the zoomed part is re-rendered from the Gaussians."""
+ZOOM_RENDER_MAX_PX = 4096
 IMAGE_FILTER = "Pictures and .lgi files (*.png *.jpg *.jpeg *.webp *.tif *.tiff *.bmp *.lgi);;All files (*)"
 
 
 class ImagePair(QWidget):
-    """Original and reconstruction side by side, equally wide, with zoom and pan linked."""
+    """Original and reconstruction side by side, equally wide, with zoom and pan linked; or one view split
+    between them, or the error heatmap; the Gaussians' ellipses and a crisp zoomed render on top."""
+
+    MODES: ClassVar[dict[str, str]] = {"side": "Side by side", "split": "Split", "error": "Error heatmap"}
 
     def __init__(self) -> None:
         super().__init__()
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        self.views, self.items = [], []
+        self.canvases, self.views, self.items, self.labels = [], [], [], []
         for title in ("Original", "Reconstruction"):
             canvas = pg.GraphicsLayoutWidget()
             view = canvas.addViewBox(row=0, col=0, lockAspect=True, invertY=True, enableMenu=False)
             item = pg.ImageItem(axisOrder="row-major")
             view.addItem(item)
-            canvas.addLabel(title, row=1, col=0)
+            self.labels.append(canvas.addLabel(title, row=1, col=0))
             layout.addWidget(canvas, 1)
+            self.canvases.append(canvas)
             self.views.append(view)
             self.items.append(item)
         self.views[1].setXLink(self.views[0])
         self.views[1].setYLink(self.views[0])
+        self.zoom_item = pg.ImageItem(axisOrder="row-major")
+        self.zoom_item.setZValue(1)
+        self.views[1].addItem(self.zoom_item)
+        self.overlay: list[QGraphicsPathItem] = []
+        self.original: np.ndarray | None = None
+        self.reconstruction: np.ndarray | None = None
+        self.mode = "side"
+        self.split = 0.5
 
-    def show_original(self, image: np.ndarray) -> None:
-        self.items[0].setImage(image, levels=(0, 255))
+    def show_original(self, image: np.ndarray | None) -> None:
+        self.original = image
+        self.reconstruction = None
         self.items[1].clear()
-        self.views[0].autoRange()
+        self.zoom_item.hide()
+        self.set_overlay([])
+        if image is None:
+            self.items[0].clear()
+        else:
+            self.items[0].setImage(image, levels=(0, 255))
+            self.views[0].autoRange()
 
     def show_reconstruction(self, frame: np.ndarray) -> None:
-        self.items[1].setImage(frame, levels=(0, 255))
+        self.reconstruction = frame
+        self.zoom_item.hide()
+        self._refresh()
+
+    def set_mode(self, mode: str) -> None:
+        self.mode = mode
+        self.canvases[0].setVisible(mode != "split")
+        self._refresh()
+
+    def set_split(self, fraction: float) -> None:
+        self.split = fraction
+        if self.mode == "split":
+            self._refresh()
+
+    def comparable(self) -> bool:
+        return (
+            self.original is not None
+            and self.reconstruction is not None
+            and self.original.shape == self.reconstruction.shape
+        )
+
+    def _refresh(self) -> None:
+        if self.reconstruction is None:
+            return
+        shown, title = self.reconstruction, "Reconstruction"
+        if self.mode == "split" and self.comparable():
+            shown, title = split_composite(self.original, self.reconstruction, self.split), "Original | reconstruction"
+        elif self.mode == "error" and self.comparable():
+            shown, title = error_heatmap(self.original, self.reconstruction), f"|error| x{ERROR_GAIN:g} (black: exact)"
+        self.items[1].setImage(shown, levels=(0, 255))
+        self.labels[1].setText(title)
+
+    def show_zoom(self, frame: np.ndarray, rect: QRectF) -> None:
+        """A render of part of the picture at screen resolution, laid over that part."""
+        self.zoom_item.setImage(frame, levels=(0, 255))
+        self.zoom_item.setRect(rect)
+        self.zoom_item.show()
+
+    def set_overlay(self, paths: list) -> None:
+        for item in self.overlay:
+            self.views[1].removeItem(item)
+        self.overlay = []
+        for colour, path in paths:
+            item = QGraphicsPathItem(path)
+            pen = QPen(colour)
+            pen.setCosmetic(True)
+            item.setPen(pen)
+            item.setZValue(2)
+            self.views[1].addItem(item)
+            self.overlay.append(item)
 
 
 class Plots(pg.GraphicsLayoutWidget):
@@ -127,6 +202,8 @@ class MainWindow(QMainWindow):
         self.last_frame_time = 0.0
         self.rate = 0.0
         self.last_result: dict = {}
+        self.has_gaussians = False  # a finished fit or an opened .lgi: zoom, A/B, overlay and export apply
+        self.zoom_request = 0
         self._build()
         self._load_settings()
         self._set_state("idle")
@@ -136,8 +213,13 @@ class MainWindow(QMainWindow):
         self.pair = ImagePair()
         self.plots = Plots()
         self.plots.setMinimumHeight(180)
+        viewer = QWidget()
+        viewer_layout = QVBoxLayout(viewer)
+        viewer_layout.setContentsMargins(0, 0, 0, 0)
+        viewer_layout.addWidget(self._compare_bar())
+        viewer_layout.addWidget(self.pair, 1)
         center = QSplitter(Qt.Vertical)
-        center.addWidget(self.pair)
+        center.addWidget(viewer)
         center.addWidget(self.plots)
         center.setSizes([520, 220])
         body = QSplitter(Qt.Horizontal)
@@ -152,6 +234,35 @@ class MainWindow(QMainWindow):
         self.resize(1280, 820)
         self.slider_timer = QTimer(self, singleShot=True, interval=150)
         self.slider_timer.timeout.connect(self._requantize)
+        self.zoom_timer = QTimer(self, singleShot=True, interval=150)
+        self.zoom_timer.timeout.connect(self.request_zoom)
+        self.pair.views[1].sigRangeChanged.connect(lambda *_: self.zoom_timer.start())
+
+    def _compare_bar(self) -> QWidget:
+        bar = QWidget()
+        row = QHBoxLayout(bar)
+        row.setContentsMargins(4, 0, 4, 0)
+        self.view_mode = QComboBox()
+        for key, text in ImagePair.MODES.items():
+            self.view_mode.addItem(text, key)
+        self.view_mode.currentIndexChanged.connect(self._on_view_mode)
+        self.split_slider = QSlider(Qt.Horizontal, minimum=0, maximum=1000, value=500)
+        self.split_slider.valueChanged.connect(lambda v: self.pair.set_split(v / 1000))
+        self.split_slider.setVisible(False)
+        self.ellipses = QCheckBox("Gaussians (coloured by codebook entry)")
+        self.ellipses.toggled.connect(self._on_ellipses)
+        self.ab_mode = QComboBox()
+        self.ab_mode.addItems(["sum", "alpha"])
+        self.ab_mode.setToolTip("Render the same Gaussians by accumulated summation or alpha compositing")
+        self.ab_mode.currentTextChanged.connect(self._on_ab_mode)
+        row.addWidget(QLabel("View"))
+        row.addWidget(self.view_mode)
+        row.addWidget(self.split_slider, 1)
+        row.addWidget(self.ellipses)
+        row.addWidget(QLabel("Render as"))
+        row.addWidget(self.ab_mode)
+        row.addStretch(0)
+        return bar
 
     def _toolbar(self) -> None:
         bar = self.addToolBar("Main")
@@ -163,6 +274,8 @@ class MainWindow(QMainWindow):
             ("pause", "Pause", "Space", self.toggle_pause),
             ("stop", "Stop", "Ctrl+.", self.stop_fit),
             ("export", "Export .lgi…", QKeySequence.Save, self.choose_export),
+            ("export_png", "Export PNG…", "Ctrl+Shift+E", self.choose_png_export),
+            ("export_metrics", "Export metrics…", "Ctrl+Shift+M", self.choose_metrics_export),
         ):
             action = QAction(text, self)
             action.setShortcut(shortcut)
@@ -261,7 +374,7 @@ class MainWindow(QMainWindow):
 
         if Path(path).suffix.lower() == ".lgi":
             self.image_path = None
-            self.pair.items[0].clear()
+            self.pair.show_original(None)
             self.plots.reset()
             self._set_state("idle")
             self.engine.send("open_lgi", {"path": str(path)})
@@ -273,6 +386,7 @@ class MainWindow(QMainWindow):
             self.show_error(str(exc))
             return False
         self.image_path = Path(path)
+        self.has_gaussians = False
         self.settings.setValue("folder", str(self.image_path.parent))
         self.pair.show_original(to_uint8(image))
         self.plots.reset()
@@ -286,6 +400,9 @@ class MainWindow(QMainWindow):
             return
         self.plots.reset()
         self.last_result = {}
+        self.has_gaussians = False
+        self.ellipses.setChecked(False)
+        self.ab_mode.setCurrentText(self.mode.currentText())
         self.fit_started = time.perf_counter()
         self.engine.send("fit", {"image": str(self.image_path), "config": self.fit_config()})
         self._set_state("fitting")
@@ -311,6 +428,85 @@ class MainWindow(QMainWindow):
 
     def export_lgi(self, path: str | Path) -> None:
         self.engine.send("export", {"path": str(path)})
+
+    def choose_png_export(self) -> None:
+        if not self.has_gaussians:
+            return
+        default = str(self.image_path.with_name(self.image_path.stem + "-lgi.png")) if self.image_path else "render.png"
+        path, _ = QFileDialog.getSaveFileName(self, "Export PNG", default, "PNG pictures (*.png)")
+        if not path:
+            return
+        scale, ok = QInputDialog.getDouble(self, "Export PNG", "Size (times the original):", 1.0, 0.1, 16.0, 2)
+        if ok:
+            self.export_png(path, scale)
+
+    def export_png(self, path: str | Path, scale: float = 1.0) -> None:
+        """Render the shown Gaussians at ``scale`` times their size (in the engine) and save them."""
+        self.engine.send("export_png", {"path": str(path), "scale": scale})
+
+    def choose_metrics_export(self) -> None:
+        if not self.plots.iterations:
+            return
+        default = str(self.image_path.with_suffix(".metrics.csv")) if self.image_path else "metrics.csv"
+        path, _ = QFileDialog.getSaveFileName(self, "Export metrics", default, "CSV (*.csv);;JSON (*.json)")
+        if path:
+            self.export_metrics(path)
+
+    def export_metrics(self, path: str | Path) -> bool:
+        """The fit's PSNR and loss per reported iteration (.csv), or with a summary (.json)."""
+        from lgi_studio.io.errors import OutputWriteError
+        from lgi_studio.io.metrics_files import write_metrics
+
+        history = {"iteration": self.plots.iterations, "psnr": self.plots.psnr, "loss": self.plots.loss}
+        summary = {k: v for k, v in self.last_result.items() if isinstance(v, int | float | str)}
+        summary["image"] = str(self.image_path) if self.image_path else None
+        summary["config"] = self.fit_config()
+        try:
+            write_metrics(path, history, summary)
+        except (OSError, OutputWriteError) as exc:
+            self.show_error(f"Could not write {path}: {exc}")
+            return False
+        self.status.setText(f"Saved metrics to {path}.")
+        return True
+
+    def request_zoom(self) -> None:
+        """When zoomed in, ask the engine for a render of the visible part at screen resolution."""
+        frame = self.pair.reconstruction
+        if not self.has_gaussians or frame is None or self.pair.mode != "side":
+            return
+        view = self.pair.views[1]
+        (vx0, vx1), (vy0, vy1) = view.viewRange()
+        height, width = frame.shape[:2]
+        x0, x1, y0, y1 = max(vx0, 0.0), min(vx1, width), max(vy0, 0.0), min(vy1, height)
+        zoom = view.width() * self.devicePixelRatioF() / max(vx1 - vx0, 1e-9)
+        if zoom < ZOOM_RENDER_FROM or x1 - x0 < 1 or y1 - y0 < 1:
+            self.pair.zoom_item.hide()
+            return
+        zoom = min(zoom, ZOOM_RENDER_MAX_PX / max(x1 - x0, y1 - y0))
+        self.zoom_request += 1
+        request = {
+            "viewport": [x0 / width, y0 / height, x1 / width, y1 / height],
+            "size": [max(1, round((x1 - x0) * zoom)), max(1, round((y1 - y0) * zoom))],
+            "mode": self.ab_mode.currentText(),
+            "tag": f"zoom{self.zoom_request}",
+        }
+        self.engine.send("render", request)
+
+    def _on_view_mode(self) -> None:
+        mode = self.view_mode.currentData()
+        self.split_slider.setVisible(mode == "split")
+        self.pair.set_mode(mode)
+        self.request_zoom()
+
+    def _on_ellipses(self, on: bool) -> None:
+        if on and self.has_gaussians:
+            self.engine.send("overlay")
+        elif not on:
+            self.pair.set_overlay([])
+
+    def _on_ab_mode(self, mode: str) -> None:
+        if self.has_gaussians:
+            self.engine.send("render", {"mode": mode, "tag": "ab"})
 
     def _requantize(self) -> None:
         if self.state == "done":
@@ -341,6 +537,28 @@ class MainWindow(QMainWindow):
                 f"PSNR {p['psnr']:.2f} dB, ~{p['bpp']:.3f} bpp, {elapsed:.0f} s elapsed, ~{remaining:.0f} s left"
             )
 
+    def _on_rendered(self, p: dict) -> None:
+        if p["tag"] == "ab":
+            self.pair.show_reconstruction(p["frame"])
+            self.status.setText(
+                f"Rendered by {p['mode']} ({'alpha compositing' if p['mode'] == 'alpha' else 'summation'})."
+            )
+            self.request_zoom()
+        elif p["tag"] == f"zoom{self.zoom_request}" and self.pair.reconstruction is not None:
+            height, width = self.pair.reconstruction.shape[:2]
+            x0, y0, x1, y1 = p["viewport"]
+            self.pair.show_zoom(p["frame"], QRectF(x0 * width, y0 * height, (x1 - x0) * width, (y1 - y0) * height))
+        self.last_result.setdefault("rendered", []).append(p["tag"])
+
+    def _on_overlay(self, p: dict) -> None:
+        if self.ellipses.isChecked():
+            self.pair.set_overlay(overlay_paths(p["means"], p["cov"], p["index"]))
+            self.last_result["overlay"] = len(p["means"])
+
+    def _on_png_exported(self, p: dict) -> None:
+        self.status.setText(f"Saved {p['path']} ({p['width']}x{p['height']}).")
+        self.last_result["png_exported"] = p
+
     def _on_paused(self, _: dict) -> None:
         self._set_state("paused")
 
@@ -354,6 +572,7 @@ class MainWindow(QMainWindow):
     def _on_finished(self, p: dict) -> None:
         self.plots.redraw()
         self.last_result = p
+        self.has_gaussians = True
         self._set_state("done")
         self.status.setText(f"Done: {p['count']} Gaussians, PSNR {p['psnr']:.2f} dB in {p['seconds']:.0f} s.")
         self.slider_label.setText("Move the slider to re-quantize at another codebook size.")
@@ -365,10 +584,20 @@ class MainWindow(QMainWindow):
             f"{p['bytes']} bytes, {p['bpp']:.3f} bpp"
         )
         self.last_result["requantized"] = p
+        self._refresh_views()
+
+    def _refresh_views(self) -> None:
+        """After the shown Gaussians changed: redo the overlay and the zoomed render."""
+        if self.ellipses.isChecked():
+            self.engine.send("overlay")
+        self.request_zoom()
 
     def _on_lgi_opened(self, p: dict) -> None:
         self.pair.show_reconstruction(p["frame"])
         self.pair.views[0].autoRange()
+        self.has_gaussians = True
+        self._set_state(self.state)
+        self._refresh_views()
         self.setWindowTitle(f"LGI Studio — {Path(p['path']).name}")
         self.status.setText(
             f"{Path(p['path']).name}: {p['count']} Gaussians, scheme {p['scheme']}, {p['bytes']} bytes "
@@ -402,6 +631,10 @@ class MainWindow(QMainWindow):
         self.actions["pause"].setText("Resume" if state == "paused" else "Pause")
         self.actions["stop"].setEnabled(busy)
         self.actions["export"].setEnabled(state == "done")
+        self.actions["export_png"].setEnabled(self.has_gaussians and not busy)
+        self.actions["export_metrics"].setEnabled(not busy)
+        self.ab_mode.setEnabled(self.has_gaussians and not busy)
+        self.ellipses.setEnabled(self.has_gaussians and not busy)
         self.actions["open"].setEnabled(not busy)
         self.slider.setEnabled(state == "done")
 

@@ -1,5 +1,6 @@
 """The desktop app, headless (QT_QPA_PLATFORM=offscreen): real window, real engine process."""
 
+import json
 import threading
 
 import numpy as np
@@ -59,6 +60,24 @@ def test_fit_shows_frames_marks_qa_requantizes_and_exports(qtbot, window, pictur
     qtbot.waitUntil(lambda: "exported" in window.last_result, timeout=TIMEOUT_MS)
     assert read_lgi(out).header.count == 60
     assert window.last_result["exported"]["bytes"] == out.stat().st_size
+
+    for mode in ("split", "error"):
+        window.view_mode.setCurrentIndex(window.view_mode.findData(mode))
+        shown = window.pair.items[1].image
+        assert shown.shape == window.pair.reconstruction.shape
+        assert not np.array_equal(shown, window.pair.reconstruction)
+    assert not window.pair.canvases[0].isVisible()  # the error view keeps both; split uses one view
+    window.view_mode.setCurrentIndex(window.view_mode.findData("side"))
+
+    csv_path, json_path = tmp_path / "m.csv", tmp_path / "m.json"
+    assert window.export_metrics(csv_path)
+    assert window.export_metrics(json_path)
+    rows = csv_path.read_text().splitlines()
+    assert rows[0] == "iteration,psnr,loss"
+    assert len(rows) == len(window.plots.iterations) + 1
+    assert json.loads(json_path.read_text())["count"] == 60
+    assert not window.export_metrics(tmp_path / "missing" / "m.csv")
+    assert window.status.text().startswith("Error: ")
 
 
 def test_cancel_mid_fit(qtbot, window, picture):
@@ -148,6 +167,45 @@ def test_opening_an_lgi_file_renders_it(qtbot, window, tmp_path):
     assert opened["count"] == 60
     assert opened["bytes"] == size
     assert window.pair.items[1].image.shape == (48, 64, 3)
+
+
+def test_compare_tools_on_an_opened_lgi(qtbot, window, tmp_path):
+    """Ellipse overlay, render-mode A/B, a crisp zoomed render and PNG export at another size."""
+    from lgi_studio.io.lgi_format import write_lgi
+    from tests.io.test_lgi_format import quantized
+
+    path = tmp_path / "x.lgi"
+    write_lgi(path, quantized())
+    window.open_image(path)
+    qtbot.waitUntil(lambda: "lgi_opened" in window.last_result, timeout=TIMEOUT_MS)
+    assert window.ab_mode.isEnabled()
+    assert window.actions["export_png"].isEnabled()
+
+    window.ellipses.setChecked(True)
+    qtbot.waitUntil(lambda: "overlay" in window.last_result, timeout=TIMEOUT_MS)
+    assert window.last_result["overlay"] == 60
+    assert window.pair.overlay
+
+    before = window.pair.items[1].image.copy()
+    window.ab_mode.setCurrentText("alpha")
+    qtbot.waitUntil(lambda: "ab" in window.last_result.get("rendered", []), timeout=TIMEOUT_MS)
+    assert not np.array_equal(window.pair.items[1].image, before)
+
+    window.resize(1000, 700)
+    window.pair.views[1].setRange(xRange=(8, 24), yRange=(8, 20), padding=0)
+    window.request_zoom()
+    qtbot.waitUntil(lambda: window.pair.zoom_item.isVisible(), timeout=TIMEOUT_MS)
+    (x0, x1), (y0, y1) = window.pair.views[1].viewRange()  # the aspect lock widens one side
+    x0, x1, y0, y1 = max(x0, 0), min(x1, 64), max(y0, 0), min(y1, 48)
+    assert window.pair.zoom_item.image.shape[1] > 4 * (x1 - x0)  # screen resolution, not source pixels
+    rect = window.pair.zoom_item.mapRectToParent(window.pair.zoom_item.boundingRect())
+    assert (rect.left(), rect.top(), rect.right(), rect.bottom()) == pytest.approx((x0, y0, x1, y1), abs=1e-3)
+
+    png = tmp_path / "big.png"
+    window.export_png(png, scale=2.0)
+    qtbot.waitUntil(lambda: "png_exported" in window.last_result, timeout=TIMEOUT_MS)
+    with Image.open(png) as im:
+        assert im.size == (128, 96)
 
 
 def test_a_corrupt_lgi_is_reported_not_fatal(qtbot, window, tmp_path):
