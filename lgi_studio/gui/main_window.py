@@ -91,9 +91,12 @@ class ImagePair(QWidget):
         self._refresh()
 
     def set_mode(self, mode: str) -> None:
+        resized = (mode == "split") != (self.mode == "split")
         self.mode = mode
         self.canvases[0].setVisible(mode != "split")
         self._refresh()
+        if resized:  # one view now takes the width of two (or gives it back): fit the picture again
+            QTimer.singleShot(0, self.views[1].autoRange)
 
     def set_split(self, fraction: float) -> None:
         self.split = fraction
