@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 GAUSSIANIMAGE = ((0.118, 24.7), (0.147, 25.0), (0.432, 27.4), (0.717, 28.7), (1.001, 29.7), (1.286, 30.5))
 """GaussianImage's published Kodak curve (bpp, PSNR), as quoted in the rate-distortion issue."""
 
-LGI_POINTS = ((800, 128), (1300, 256), (2000, 256), (3000, 512), (4500, 512), (7000, 1024))
+LGI_POINTS = ((700, 128), (1200, 256), (2000, 256), (3000, 512), (4500, 512), (7000, 1024))
 """(Gaussian count, colour codebook entries) per LGI rate point: about 0.12 to 1 bpp on Kodak."""
 LGI_ITERATIONS = 5000
 """Iterations per LGI point: the longest fit that stays within 5 minutes per image on 2 cores (see docs)."""
@@ -53,7 +53,19 @@ SETTINGS = {
 }
 QUICK_SETTINGS = {"jpeg": (10, 40, 80), "webp": (5, 40, 80), "avif": (10, 40, 80), "jxl": (10.0, 3.5, 1.2), "png": (9,)}
 CLASSIC = tuple(SETTINGS)
-OURS = ("lgi-qa", "lgi")
+OURS = {"lgi-sq": ("lgi-sq", False), "lgi-sq-qa": ("lgi-sq", True), "lgi-qa": ("lgi", True), "lgi": ("lgi", False)}
+"""Our codecs: (scheme, quantization-aware training)."""
+STYLES = {
+    "lgi-sq": ("#c2255c", "o-", 2.4),
+    "lgi-sq-qa": ("#c2255c", "o--", 1.4),
+    "lgi-qa": ("#e8590c", "s-", 1.6),
+    "lgi": ("#e8590c", "s--", 1.2),
+    "jpeg": ("#1971c2", ".-", 1.2),
+    "webp": ("#2f9e44", ".-", 1.2),
+    "avif": ("#7048e8", ".-", 1.2),
+    "jxl": ("#0c8599", ".-", 1.2),
+}
+"""Plot colour, marker and line width per codec."""
 BPP_GRID = (0.12, 0.15, 0.25, 0.35, 0.43, 0.5, 0.72, 1.0)
 
 
@@ -136,8 +148,9 @@ def run_classic(codec: str, setting: float, path: Path) -> Point:
     return score(codec, f"{setting:g}", path.stem, original, decode_classic(codec, data), len(data), seconds)
 
 
-def lgi_setting(count: int, codebook: int, iterations: int) -> str:
-    return f"n{count}-cb{codebook}-it{iterations}"
+def lgi_setting(codec: str, count: int, codebook: int, iterations: int) -> str:
+    """The setting's name; the codebook only where colours go through one."""
+    return f"n{count}-cb{codebook}-it{iterations}" if OURS[codec][0] == "lgi" else f"n{count}-it{iterations}"
 
 
 def run_lgi(codec: str, count: int, codebook: int, iterations: int, path: Path, files: Path) -> Point:
@@ -151,13 +164,21 @@ def run_lgi(codec: str, count: int, codebook: int, iterations: int, path: Path, 
     ensure_backend()
     with Image.open(path) as im:
         original = np.asarray(im.convert("RGB"))
-    cfg = FitConfig(count=count, iterations=iterations, codebook_size=codebook, qa_training=codec == "lgi-qa")
+    scheme, qa = OURS[codec]
+    cfg = FitConfig(
+        count=count,
+        iterations=iterations,
+        scheme=scheme,
+        codebook_size=codebook if scheme == "lgi" else None,
+        qa_training=qa,
+    )
+    image = original.astype(np.float32) / 255.0
     start = time.perf_counter()
-    result = run_fit(original.astype(np.float32) / 255.0, cfg)
-    setting = lgi_setting(count, codebook, iterations)
+    result = run_fit(image, cfg)
+    setting = lgi_setting(codec, count, codebook, iterations)
     target = files / codec / f"{path.stem}-{setting}.lgi"
     target.parent.mkdir(parents=True, exist_ok=True)
-    write_lgi(target, result.final_quantized())
+    write_lgi(target, result.final_quantized(image))
     seconds = time.perf_counter() - start
     decoded = read_lgi(target).gaussians().render()
     return score(codec, setting, path.stem, original, decoded, target.stat().st_size, seconds)
@@ -293,9 +314,10 @@ def _plot(curves: dict, path: Path, count: int) -> None:
     import matplotlib.pyplot as plt
 
     fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.8), constrained_layout=True)
-    styles = {"lgi-qa": ("C3", "o-", 2.4), "lgi": ("C3", "o--", 1.4)}
-    for n, (codec, (bpp, psnr, ssim)) in enumerate(c for c in curves.items() if c[0] != "png"):
-        colour, marker, width = styles.get(codec, (f"C{n % 10}", ".-", 1.2))
+    for codec, (bpp, psnr, ssim) in curves.items():
+        if codec == "png":
+            continue
+        colour, marker, width = STYLES[codec]
         left.plot(bpp, psnr, marker, color=colour, lw=width, label=codec)
         right.plot(bpp, ssim, marker, color=colour, lw=width, label=codec)
     gi = np.array(GAUSSIANIMAGE)
@@ -361,7 +383,7 @@ def main() -> None:
         for c in args.codecs
         if c in OURS
         for n, cb in lgi_points
-        if (c, lgi_setting(n, cb, iterations), p.stem) not in done
+        if (c, lgi_setting(c, n, cb, iterations), p.stem) not in done
     ]
     print(f"{len(points)} points already in {csv_path}; {len(classic)} classic and {len(ours)} LGI points to go")
 

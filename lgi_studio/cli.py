@@ -92,7 +92,7 @@ def _cmd_encode(args: argparse.Namespace) -> int:
     height, width = image.shape[:2]
     file_bytes = None
     if output.suffix.lower() == ".lgi":
-        quantized = result.final_quantized()
+        quantized = result.final_quantized(image)
         from lgi_studio.core.schemes import get_scheme
         from lgi_studio.io.lgi_format import write_lgi
 
@@ -209,7 +209,7 @@ def _cmd_info(args: argparse.Namespace) -> int:
         "bits_per_gaussian": round(8 * lgi.file_bytes / max(1, h.count), 2),
         "metadata": lgi.metadata,
     }
-    if h.scheme == "lgi":
+    if h.scheme in ("lgi", "lgi-sq"):
         info["lgi_steps"] = {
             "position_px": h.steps.position_px,
             "log2_size": h.steps.log2_size,
@@ -282,7 +282,9 @@ def build_parser() -> argparse.ArgumentParser:
     encode.add_argument("--metrics-json", default=None, help="write a summary and the history as JSON")
     encode.add_argument("--qa-training", action="store_true", help="quantization-aware training (for .lgi output)")
     encode.add_argument("--qa-start", type=float, default=0.7, help="fraction of the fit where QA starts (0.7)")
-    encode.add_argument("--scheme", default="lgi", help="lgi (default) | gaussianimage | vq | float32 (lossless)")
+    encode.add_argument(
+        "--scheme", default="lgi", help="lgi (default) | lgi-sq | gaussianimage | vq | float32 (lossless)"
+    )
     encode.add_argument("--codebook-size", default="auto", help="colour codebook entries, 2-4096, or auto")
     encode.add_argument("--metadata", action="store_true", help="record encoder settings and PSNR in the .lgi")
     encode.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -6,6 +6,7 @@ within one iteration; a consumer pauses simply by not pulling.
 
 from __future__ import annotations
 
+import copy
 import math
 import time
 from collections.abc import Generator
@@ -22,7 +23,8 @@ from .metrics import psnr_8bit, ssim_with_gradient
 from .model import Gaussians
 from .optim import Adam, StepSizes, cosine_decay
 from .quantize import MAX_CODEBOOK, MIN_CODEBOOK
-from .schemes import DEFAULT_SCHEME, SCHEMES, Quantized, Scheme, get_scheme
+from .refit import refit_codebooks, refit_colours
+from .schemes import DEFAULT_SCHEME, SCHEMES, LgiScalarColourScheme, Quantized, Scheme, get_scheme
 
 PRESETS = {"fast": 500, "balanced": 2000, "high": 5000, "ultra": 10000}
 """Iteration budgets per preset (the original LGI encoder's)."""
@@ -127,14 +129,44 @@ class FitResult:
     quantized: Quantized | None = None  # with QA: the symbols and codebooks the fit ended on
     qa_start: int | None = None
 
-    def final_quantized(self) -> Quantized:
-        """What a ``.lgi`` of this fit stores: the QA symbols, or the configured scheme trained post-hoc."""
-        if self.quantized is not None:
-            return self.quantized
+    def final_quantized(self, image: np.ndarray) -> Quantized:
+        """What a ``.lgi`` of this fit stores: the QA symbols, or the configured scheme trained post-hoc; in
+        sum mode with the colours then refit by least squares for the quantized geometry (``core.refit``)."""
         cfg = self.config
-        scheme = get_scheme(cfg.scheme)
-        state = scheme.train(self.gaussians, cfg.mode, cfg.codebook_size, seed=cfg.seed)
-        return scheme.quantize(self.gaussians, cfg.mode, state)
+        return quantize_for_file(
+            self.gaussians, image, cfg.mode, cfg.scheme, cfg.codebook_size, cfg.seed, self.quantized
+        )
+
+
+def quantize_for_file(
+    gaussians: Gaussians,
+    image: np.ndarray,
+    mode: RenderMode,
+    scheme_name: str,
+    codebook_size: int | None,
+    seed: int = 0,
+    quantized: Quantized | None = None,
+) -> Quantized:
+    """Quantize ``gaussians`` (or take ``quantized``, e.g. from QA) and refit the colours for the quantized
+    positions and shapes: codebook entries where colours go through codebooks, else per-Gaussian colours
+    that a scalar scheme then quantizes. ``quantized`` is not modified."""
+    scheme = get_scheme(scheme_name)
+    if quantized is None:
+        quantized = scheme.quantize(gaussians, mode, scheme.train(gaussians, mode, codebook_size, seed=seed))
+    if mode is not RenderMode.ACCUMULATED_SUM or not len(gaussians):
+        return quantized
+    image = _check_image(image)
+    decoded = scheme.dequantize(quantized)
+    if isinstance(scheme, LgiScalarColourScheme):
+        colours = refit_colours(decoded, image)
+        refit = Gaussians(gaussians.means, gaussians.chol, colours, gaussians.opacities, gaussians.native_size)
+        return scheme.quantize(refit, mode, scheme.train(refit, mode, codebook_size, seed=seed))
+    quantized = copy.deepcopy(quantized)
+    uses = [use for use in scheme.codebooks(quantized) if use.columns == slice(5, 8)]
+    if uses:
+        refit_codebooks(decoded, uses, image)
+        scheme.snap(quantized.state)
+    return quantized
 
 
 def float_bits_per_gaussian(mode: RenderMode) -> int:

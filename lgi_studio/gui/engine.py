@@ -231,7 +231,7 @@ def _warm_next(session: _Session) -> None:
 def _export(session: _Session, request: dict) -> None:
     from lgi_studio.io.lgi_format import write_lgi
 
-    quantized = session.last_quantized or session.result.final_quantized()
+    quantized = session.last_quantized or session.result.final_quantized(session.image)
     size = write_lgi(request["path"], quantized)
     height, width = session.image.shape[:2]
     session.events.send(("exported", {"path": request["path"], "bytes": size, "bpp": 8 * size / (width * height)}))

@@ -31,6 +31,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from lgi_studio.core.schemes import SCHEMES
+
 from .compare import ERROR_GAIN, error_heatmap, overlay_paths, split_composite
 from .engine import CODEBOOK_STOPS
 from .worker import Engine
@@ -298,7 +300,7 @@ class MainWindow(QMainWindow):
         self.qa = QCheckBox("quantization-aware")
         self.qa_start = QDoubleSpinBox(minimum=0.0, maximum=1.0, singleStep=0.05, value=0.7)
         self.scheme = QComboBox()
-        self.scheme.addItems(["lgi", "gaussianimage", "vq", "float32"])
+        self.scheme.addItems(list(SCHEMES))
         self.codebook = QComboBox()
         self.codebook.addItems(["auto"] + [str(s) for s in CODEBOOK_STOPS])
         self.backend_label = QLabel("not started")

@@ -23,7 +23,7 @@ import zstandard
 from lgi_kernels import RenderMode
 from lgi_studio.core.entropy import EntropyError
 from lgi_studio.core.model import Gaussians
-from lgi_studio.core.schemes import LgiScheme, LgiSteps, Quantized, Scheme, SchemeError, get_scheme
+from lgi_studio.core.schemes import LgiSteps, Quantized, Scheme, SchemeError, with_steps
 
 from .atomic import atomic_writer
 
@@ -37,7 +37,7 @@ MAX_PAYLOAD = 1 << 28
 MAX_BYTES_PER_GAUSSIAN = 64
 MAX_META = 1 << 20
 
-SCHEME_IDS = {"float32": 0, "vq": 1, "gaussianimage": 2, "lgi": 3}
+SCHEME_IDS = {"float32": 0, "vq": 1, "gaussianimage": 2, "lgi": 3, "lgi-sq": 4}
 FLAG_ALPHA = 1
 FLAG_ZSTD = 2
 _IHDR = struct.Struct(">BBHHIBBI4B")  # 20 bytes
@@ -77,7 +77,7 @@ class LgiFile:
 
 
 def scheme_for(header: LgiHeader) -> Scheme:
-    return LgiScheme(header.steps) if header.scheme == "lgi" else get_scheme(header.scheme)
+    return with_steps(header.scheme, header.steps)
 
 
 def _steps_bytes(steps: LgiSteps) -> tuple[int, int, int, int]:
@@ -101,7 +101,7 @@ def _chunk(kind: bytes, payload: bytes) -> bytes:
 def encode_lgi(quantized: Quantized, steps: LgiSteps | None = None, metadata: dict | None = None) -> bytes:
     """The bytes of a .lgi file holding ``quantized`` (``steps`` are the lgi scheme's, if it is that one)."""
     steps = steps or LgiSteps()
-    scheme = LgiScheme(steps) if quantized.scheme == "lgi" else get_scheme(quantized.scheme)
+    scheme = with_steps(quantized.scheme, steps)
     raw = scheme.pack(quantized)
     squeezed = zstandard.ZstdCompressor(level=19).compress(raw)
     use_zstd = len(squeezed) < len(raw)

@@ -105,7 +105,7 @@ def test_every_scheme_round_trips_bit_exactly(name, mode):
         return table[np.lexsort(table.T[::-1])]
 
     np.testing.assert_array_equal(rows(again), rows(direct))
-    if mode is RenderMode.ALPHA or name != "lgi":
+    if mode is RenderMode.ALPHA or not name.startswith("lgi"):
         np.testing.assert_array_equal(again.means, direct.means)  # order kept where it matters
 
 

@@ -1,0 +1,102 @@
+"""Least-squares colours for quantized geometry: the last step of quantizing a sum-mode fit.
+
+A sum render is linear in the colours: ``render = F c`` with ``F`` fixed by the positions and shapes. Once
+those are quantized, the best colours for them are a linear least-squares problem, solved here by conjugate
+gradients on the normal equations (CGLS), each product with ``F`` or ``F^T`` being one forward or backward
+launch of the rasterizer. Colours may be free per Gaussian (then quantized by a scalar scheme) or decoded
+through codebooks (then the unknowns are the codebook entries and the assignments stay). Measured on
+kodim23, N=3000: quantizing positions and shapes cost 1.2 dB with the fitted colours and 0.4 dB with refitted
+ones (docs/quantization.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from lgi_kernels import RenderMode, rasterize_backward, rasterize_forward
+
+from .model import Gaussians
+from .schemes import CodebookUse
+
+REFIT_ITERATIONS = 25
+"""CGLS iterations: on Kodak at N=3000 the PSNR gain is within 0.05 dB of 60 iterations' after 20."""
+
+
+def _cgls(
+    forward: Callable[[np.ndarray], np.ndarray],
+    adjoint: Callable[[np.ndarray], np.ndarray],
+    x: np.ndarray,
+    target: np.ndarray,
+    iterations: int,
+) -> np.ndarray:
+    """Minimize ||forward(x) - target||^2 from ``x`` by conjugate gradients on the normal equations."""
+    x = x.astype(np.float64)
+    residual = target - forward(x)
+    s = adjoint(residual)
+    p = s.copy()
+    gamma = float((s * s).sum())
+    for _ in range(iterations):
+        q = forward(p)
+        qq = float((q * q).sum())
+        if gamma <= 0.0 or qq <= 0.0:
+            break
+        alpha = gamma / qq
+        x += alpha * p
+        residual -= alpha * q
+        s = adjoint(residual)
+        gamma, previous = float((s * s).sum()), gamma
+        p = s + (gamma / previous) * p
+    return x
+
+
+def _operators(geometry: Gaussians) -> tuple[Callable, Callable]:
+    """``colours -> render`` and its adjoint ``image -> per-Gaussian colour gradient`` for fixed geometry."""
+    settings = geometry.raster_settings(mode=RenderMode.ACCUMULATED_SUM)
+    means, chol, opacities = geometry.means, geometry.chol, geometry.opacities
+    _, ctx = rasterize_forward(means, chol, geometry.colors, opacities, settings)
+
+    def forward(colours: np.ndarray) -> np.ndarray:
+        image, _ = rasterize_forward(means, chol, colours.astype(np.float32), opacities, settings)
+        return image.astype(np.float64)
+
+    def adjoint(image: np.ndarray) -> np.ndarray:
+        # the backward pass of a loss whose image gradient is ``image``: v_colors = F^T image
+        return rasterize_backward(ctx, image.astype(np.float32)).v_colors.astype(np.float64)
+
+    return forward, adjoint
+
+
+def refit_colours(geometry: Gaussians, image: np.ndarray, iterations: int = REFIT_ITERATIONS) -> np.ndarray:
+    """Per-Gaussian colours that best render ``image`` with ``geometry``'s positions and shapes (sum mode),
+    starting from its colours."""
+    forward, adjoint = _operators(geometry)
+    return _cgls(forward, adjoint, geometry.colors, image, iterations).astype(np.float32)
+
+
+def refit_codebooks(
+    geometry: Gaussians, uses: list[CodebookUse], image: np.ndarray, iterations: int = REFIT_ITERATIONS
+) -> None:
+    """Codebook entries (colour columns, in place) that best render ``image`` with the assignments kept: the
+    colours are ``sum_k book_k[index_k]``, still linear in the entries."""
+    forward_colours, adjoint_colours = _operators(geometry)
+    sizes = [len(use.book) for use in uses]
+    splits = np.cumsum(sizes)[:-1]
+
+    def colours(x: np.ndarray) -> np.ndarray:
+        return sum(book[use.index] for book, use in zip(np.split(x, splits), uses, strict=True))
+
+    def adjoint(residual: np.ndarray) -> np.ndarray:
+        v = adjoint_colours(residual)
+        return np.concatenate(
+            [
+                np.stack([np.bincount(use.index, weights=v[:, c], minlength=size) for c in range(3)], axis=1)
+                for use, size in zip(uses, sizes, strict=True)
+            ]
+        )
+
+    start = np.concatenate([use.book for use in uses])
+    solved = _cgls(lambda x: forward_colours(colours(x)), adjoint, start, image, iterations)
+    for use, book in zip(uses, np.split(solved, splits), strict=True):
+        use.book[:] = book
