@@ -151,6 +151,7 @@ class Scheme:
     """Base: subclasses implement train / quantize / dequantize / pack / unpack."""
 
     name = ""
+    sized_codebook = True  # does ``train``'s codebook size mean anything (the GUI slider)?
 
     def train(
         self,
@@ -189,6 +190,7 @@ class Float32Scheme(Scheme):
     """Lossless: the float32 parameters as they are."""
 
     name = "float32"
+    sized_codebook = False
 
     def quantize(self, g, mode, state):
         return Quantized(self.name, len(g), g.native_size, mode, {"raw": _vector(g, mode)}, state)
@@ -565,6 +567,7 @@ class LgiScalarColourScheme(LgiScheme):
     """
 
     name = "lgi-sq"
+    sized_codebook = False
     COLOR_STEP = 0.15
     SYMBOL_LIMIT = 1 << 20
 

@@ -142,6 +142,14 @@ def _fit(session: _Session, commands: Connection, request: dict) -> bool:
     return True
 
 
+def _slider_scheme(name: str) -> str:
+    """The scheme the codebook slider re-quantizes with: the fit's own, or lgi's colour codebook where the
+    fit's scheme has no sized codebook (lgi-sq, float32)."""
+    from lgi_studio.core.schemes import get_scheme
+
+    return name if get_scheme(name).sized_codebook else "lgi"
+
+
 def _requantize(session: _Session, request: dict) -> None:
     from lgi_studio.core.requantize import requantize
 
@@ -151,7 +159,7 @@ def _requantize(session: _Session, request: dict) -> None:
         session.image,
         r.config.mode,
         int(request["size"]),
-        scheme=r.config.scheme,
+        scheme=_slider_scheme(r.config.scheme),
         previous=session.last_quantized,
         reference_psnr=r.psnr,
         cache=session.requantize_cache,
@@ -159,8 +167,9 @@ def _requantize(session: _Session, request: dict) -> None:
     session.last_quantized = out.quantized
     session.shown = out.gaussians
     frame = to_uint8(out.render)
+    size, scheme = int(request["size"]), _slider_scheme(r.config.scheme)
     session.send_frame(
-        "requantized", frame, size=int(request["size"]), psnr=out.psnr, loss=out.psnr_loss, bytes=out.bytes, bpp=out.bpp
+        "requantized", frame, size=size, scheme=scheme, psnr=out.psnr, loss=out.psnr_loss, bytes=out.bytes, bpp=out.bpp
     )
 
 
@@ -219,7 +228,7 @@ def _warm_next(session: _Session) -> None:
             session.image,
             r.config.mode,
             size,
-            scheme=r.config.scheme,
+            scheme=_slider_scheme(r.config.scheme),
             previous=session.last_quantized,
             reference_psnr=r.psnr,
             cache=session.requantize_cache,

@@ -585,7 +585,7 @@ class MainWindow(QMainWindow):
     def _on_requantized(self, p: dict) -> None:
         self.pair.show_reconstruction(p["frame"])
         self.slider_label.setText(
-            f"Codebook {p['size']}: PSNR {p['psnr']:.2f} dB ({p['loss']:+.2f} dB vs unquantized), "
+            f"Codebook {p['size']} ({p['scheme']}): PSNR {p['psnr']:.2f} dB ({p['loss']:+.2f} dB vs unquantized), "
             f"{p['bytes']} bytes, {p['bpp']:.3f} bpp"
         )
         self.last_result["requantized"] = p
