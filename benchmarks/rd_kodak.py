@@ -240,7 +240,7 @@ def bd_pair(anchor: tuple[np.ndarray, np.ndarray], test: tuple[np.ndarray, np.nd
     """BD-rate (%) and BD-PSNR (dB) of ``test`` against ``anchor`` (akima, the bjontegaard package)."""
     import bjontegaard as bd
 
-    if len(anchor[0]) < 4 or len(test[0]) < 4:
+    if len(anchor[0]) < 3 or len(test[0]) < 3:
         return "-", "-"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
