@@ -21,7 +21,7 @@ from kodak import kodak_images
 from report import print_table
 
 from lgi_kernels import RenderMode, ensure_backend
-from lgi_studio.core.fit import FitConfig, run_fit
+from lgi_studio.core.fit import FitConfig, quantize_for_file, run_fit
 from lgi_studio.core.metrics import psnr_8bit
 from lgi_studio.core.quantize import ScalarQuantizer, VectorQuantizer
 from lgi_studio.core.requantize import requantize
@@ -56,10 +56,10 @@ def compare(path: Path, count: int, iterations: int, sizes: list[int]) -> list[d
     plain = run_fit(image, base)
     plain_seconds = time.perf_counter() - start
     rows = []
-    for name in ("lgi", "gaussianimage", "vq"):
-        for size in sizes if name != "gaussianimage" else [None]:
-            scheme = get_scheme(name)
-            q = scheme.quantize(plain.gaussians, SUM, scheme.train(plain.gaussians, SUM, size))
+    for name in ("lgi-sq", "lgi", "gaussianimage", "vq"):
+        scheme = get_scheme(name)
+        for size in sizes if scheme.sized_codebook and name != "gaussianimage" else [None]:
+            q = quantize_for_file(plain.gaussians, image, SUM, name, size)  # what the .lgi stores, refit included
             quant = psnr_8bit(scheme.dequantize(q).render(), image)
             rows.append(
                 _row(path.stem, name, size, False, plain.psnr, quant, len(encode_lgi(q)), pixels, plain_seconds)
@@ -67,11 +67,10 @@ def compare(path: Path, count: int, iterations: int, sizes: list[int]) -> list[d
             cfg = FitConfig(count=count, iterations=iterations, qa_training=True, scheme=name, codebook_size=size)
             start = time.perf_counter()
             qa = run_fit(image, cfg)
+            q = qa.final_quantized(image)
             seconds = time.perf_counter() - start
-            quant = psnr_8bit(scheme.dequantize(qa.quantized).render(), image)
-            rows.append(
-                _row(path.stem, name, size, True, qa.psnr, quant, len(encode_lgi(qa.quantized)), pixels, seconds)
-            )
+            quant = psnr_8bit(scheme.dequantize(q).render(), image)
+            rows.append(_row(path.stem, name, size, True, qa.psnr, quant, len(encode_lgi(q)), pixels, seconds))
             print(" | ".join(rows[-2].values()), "\n" + " | ".join(rows[-1].values()), file=sys.stderr, flush=True)
     return rows
 
@@ -102,10 +101,12 @@ def compression_table(path: Path, count: int, iterations: int) -> list[dict[str,
     vq_g = _from(vq.dequantize(vq.quantize(vectors)), g)
     add("VQ 256 (8-bit indices + float16 codebook)", len(raw), vq_g)
     add("VQ 256 + zstandard", len(zstandard.ZstdCompressor(level=19).compress(raw)), vq_g)
-    for name in ("vq", "gaussianimage", "lgi"):
+    for name in ("vq", "gaussianimage", "lgi", "lgi-sq"):
         scheme = get_scheme(name)
         q = scheme.quantize(g, SUM, scheme.train(g, SUM, None))
         add(f"scheme {name} (.lgi file)", len(encode_lgi(q)), scheme.dequantize(q))
+        q = quantize_for_file(g, image, SUM, name, None)
+        add(f"scheme {name}, colours refit (.lgi file)", len(encode_lgi(q)), scheme.dequantize(q))
     return rows
 
 
