@@ -60,6 +60,7 @@ def _cmd_encode(args: argparse.Namespace) -> int:
     from lgi_kernels import RenderMode
     from lgi_studio.core.fit import FitConfig, fit
     from lgi_studio.core.metrics import ms_ssim, psnr_8bit
+    from lgi_studio.core.schemes import DEFAULT_SCHEME
     from lgi_studio.io.images import load_image, save_image
     from lgi_studio.io.metrics_files import write_metrics
 
@@ -78,7 +79,7 @@ def _cmd_encode(args: argparse.Namespace) -> int:
             seed=args.seed,
             qa_training=args.qa_training,
             qa_start=args.qa_start,
-            scheme=args.scheme,
+            scheme=args.scheme or DEFAULT_SCHEME,
             codebook_size=None if args.codebook_size == "auto" else _int_arg(args.codebook_size, "--codebook-size"),
         )
     except ValueError as exc:
@@ -283,7 +284,7 @@ def build_parser() -> argparse.ArgumentParser:
     encode.add_argument("--qa-training", action="store_true", help="quantization-aware training (for .lgi output)")
     encode.add_argument("--qa-start", type=float, default=0.7, help="fraction of the fit where QA starts (0.7)")
     encode.add_argument(
-        "--scheme", default="lgi", help="lgi (default) | lgi-sq | gaussianimage | vq | float32 (lossless)"
+        "--scheme", default=None, help="lgi-sq (default) | lgi | gaussianimage | vq | float32 (lossless)"
     )
     encode.add_argument("--codebook-size", default="auto", help="colour codebook entries, 2-4096, or auto")
     encode.add_argument("--metadata", action="store_true", help="record encoder settings and PSNR in the .lgi")

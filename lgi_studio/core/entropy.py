@@ -84,7 +84,7 @@ def encode_categorical(symbols: np.ndarray) -> bytes:
     write_varint(len(symbols), out)
     if len(symbols) == 0:
         return bytes(out)
-    counts = np.bincount(symbols)
+    counts = np.bincount(symbols, minlength=2)  # a one-symbol alphabet has no distribution to code with
     histogram = bytearray()
     write_varint(len(counts), histogram)
     for c in counts:
@@ -121,7 +121,7 @@ def decode_categorical(data: bytes, pos: int = 0) -> tuple[np.ndarray, int]:
         raise EntropyError(msg)
     tag = data[pos]
     alphabet, pos = read_varint(data, pos + 1)
-    if not 1 <= alphabet <= MAX_ALPHABET or (tag == _UNIFORM and alphabet < 2):
+    if not 2 <= alphabet <= MAX_ALPHABET:
         msg = f"stream alphabet of {alphabet} symbols is out of range"
         raise EntropyError(msg)
     if tag == _UNIFORM:

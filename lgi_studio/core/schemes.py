@@ -40,8 +40,9 @@ from .model import COV_FLOOR_PX2, Gaussians
 from .quantize import ResidualVectorQuantizer, ScalarQuantizer, VectorQuantizer, auto_codebook_size
 from .shape import SIGMA_MAX_PX, SIGMA_MIN_PX, chol_to_shape, shape_to_chol
 
-SCHEMES = ("lgi", "lgi-sq", "gaussianimage", "vq", "float32")
-DEFAULT_SCHEME = "lgi"
+SCHEMES = ("lgi-sq", "lgi", "gaussianimage", "vq", "float32")
+DEFAULT_SCHEME = "lgi-sq"
+"""Our best rate-distortion (docs/rate-distortion.md); ``lgi`` is the same with a colour codebook."""
 
 
 @dataclass

@@ -121,7 +121,7 @@ def test_encode_to_lgi_then_info_and_decode_at_another_size(tmp_path, capsys):
     assert main(["info", str(lgi), "--json"]) == 0
     info = json.loads(capsys.readouterr().out)
     assert info["gaussians"] == 40
-    assert info["scheme"] == "lgi"
+    assert info["scheme"] == "lgi-sq"  # the default scheme
     assert info["file_bytes"] == lgi.stat().st_size
     assert info["metadata"]["qa_training"] is True
     assert main(["decode", "-i", str(lgi), "-o", str(tmp_path / "big.png"), "--scale", "2"]) == 0

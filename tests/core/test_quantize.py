@@ -213,3 +213,13 @@ def test_requantize_reports_psnr_bytes_and_caches():
     assert small.psnr_loss > 0
     again = requantize(result.gaussians, image, RenderMode.ACCUMULATED_SUM, 4, cache=cache)
     assert again.psnr == small.psnr
+
+
+@pytest.mark.parametrize("symbols", [[0] * 40, [3] * 40, [0, 1] * 20, list(range(300))])
+def test_categorical_streams_round_trip_even_when_constant(symbols):
+    from lgi_studio.core.entropy import decode_categorical, encode_categorical
+
+    data = encode_categorical(np.array(symbols))
+    decoded, end = decode_categorical(data)
+    np.testing.assert_array_equal(decoded, symbols)
+    assert end == len(data)
