@@ -79,6 +79,7 @@ class Point:
     psnr: float
     ms_ssim: float
     seconds: float  # encode time
+    float_psnr: float = math.nan  # LGI: the unquantized fit's PSNR (what quantization starts from)
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -181,7 +182,9 @@ def run_lgi(codec: str, count: int, codebook: int, iterations: int, path: Path, 
     write_lgi(target, result.final_quantized(image))
     seconds = time.perf_counter() - start
     decoded = read_lgi(target).gaussians().render()
-    return score(codec, setting, path.stem, original, decoded, target.stat().st_size, seconds)
+    point = score(codec, setting, path.stem, original, decoded, target.stat().st_size, seconds)
+    point.float_psnr = result.psnr
+    return point
 
 
 def load_points(path: Path) -> list[Point]:
@@ -191,7 +194,7 @@ def load_points(path: Path) -> list[Point]:
         rows = list(csv.DictReader(handle))
     types = {f.name: f.type for f in fields(Point)}
     cast = {"int": int, "float": float, "str": str}
-    return [Point(**{k: cast[types[k]](v) for k, v in row.items()}) for row in rows]
+    return [Point(**{k: cast[types[k]](v) for k, v in row.items() if v not in ("", None)}) for row in rows]
 
 
 def save_points(path: Path, points: list[Point]) -> None:
