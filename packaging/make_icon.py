@@ -2,12 +2,16 @@
 
 Writes ``lgi_studio/resources/lgi-studio.svg`` (the source) and renders it with Qt's SVG renderer to
 ``lgi-studio-{256,128,48}.png`` beside it. Run it again after changing ``BLOBS``; the output is committed.
+The macOS and Windows builds ask it for their icon formats (``--iconset``, ``--ico``).
 
     .venv/bin/python packaging/make_icon.py
+    .venv/bin/python packaging/make_icon.py --iconset build/lgi-studio.iconset   # then: iconutil -c icns ...
+    .venv/bin/python packaging/make_icon.py --ico build/pyinstaller/lgi-studio.ico
 """
 
 from __future__ import annotations
 
+import argparse
 import math
 import os
 import sys
@@ -24,6 +28,7 @@ BLOBS = [  # centre x, centre y, radius x, radius y (px of 256), rotation (degre
     (128, 128, 36, 24, 70, "#ffffff", 0.6),
 ]
 STOPS = 9
+_APP: list = []
 
 
 def gaussian_stops(colour: str, peak: float) -> str:
@@ -60,39 +65,87 @@ def icon_svg() -> str:
     )
 
 
-def render_pngs(svg_path: Path) -> list[Path]:
+def render(svg_path: Path, sizes: list[int]) -> dict[int, object]:
+    """The SVG drawn at each size, as QImages."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtCore import Qt
     from PySide6.QtGui import QGuiApplication, QImage, QPainter
     from PySide6.QtSvg import QSvgRenderer
 
-    app = QGuiApplication.instance() or QGuiApplication(sys.argv[:1])  # noqa: F841 - Qt needs one alive
+    _APP.append(QGuiApplication.instance() or QGuiApplication(sys.argv[:1]))  # alive while Qt paints
     renderer = QSvgRenderer(str(svg_path))
     if not renderer.isValid():
         msg = f"Qt cannot read {svg_path}"
         raise RuntimeError(msg)
-    written = []
-    for size in SIZES:
+    images = {}
+    for size in sizes:
         image = QImage(size, size, QImage.Format.Format_ARGB32_Premultiplied)
         image.fill(Qt.GlobalColor.transparent)
         painter = QPainter(image)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         renderer.render(painter)
         painter.end()
-        path = svg_path.with_name(f"{svg_path.stem}-{size}.png")
-        if not image.save(str(path)):
-            msg = f"cannot write {path}"
-            raise OSError(msg)
-        written.append(path)
+        images[size] = image
+    return images
+
+
+def save(image, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not image.save(str(path)):
+        msg = f"cannot write {path}"
+        raise OSError(msg)
+    return path
+
+
+def write_iconset(svg_path: Path, folder: Path) -> list[Path]:
+    """A macOS .iconset folder (16 to 512 points, 1x and 2x) for ``iconutil -c icns``."""
+    images = render(svg_path, [16, 32, 64, 128, 256, 512, 1024])
+    written = []
+    for points in (16, 32, 128, 256, 512):
+        written.append(save(images[points], folder / f"icon_{points}x{points}.png"))
+        written.append(save(images[2 * points], folder / f"icon_{points}x{points}@2x.png"))
     return written
 
 
-def main() -> int:
-    OUT.mkdir(parents=True, exist_ok=True)
+def write_ico(svg_path: Path, path: Path) -> list[Path]:
+    """A Windows .ico with the sizes Explorer and the taskbar use (Pillow packs the PNGs)."""
+    import io
+
+    from PIL import Image
+
+    sizes = [16, 24, 32, 48, 64, 128, 256]
+    pictures = [Image.open(io.BytesIO(png_bytes(image))).convert("RGBA") for image in render(svg_path, sizes).values()]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pictures[-1].save(path, format="ICO", sizes=[(s, s) for s in sizes], append_images=pictures[:-1])
+    return [path]
+
+
+def png_bytes(image) -> bytes:
+    from PySide6.QtCore import QBuffer, QIODevice
+
+    buffer = QBuffer()
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    image.save(buffer, "PNG")
+    return bytes(buffer.data())
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Draw the LGI Studio icon.")
+    parser.add_argument("--iconset", type=Path, help="write a macOS .iconset folder here instead")
+    parser.add_argument("--ico", type=Path, help="write a Windows .ico file here instead")
+    args = parser.parse_args(argv)
     svg_path = OUT / "lgi-studio.svg"
-    svg_path.write_text(icon_svg(), encoding="utf-8")
-    for path in [svg_path, *render_pngs(svg_path)]:
-        print(f"{path.relative_to(OUT.parent.parent)}: {path.stat().st_size} bytes")
+    if args.iconset:
+        written = write_iconset(svg_path, args.iconset)
+    elif args.ico:
+        written = write_ico(svg_path, args.ico)
+    else:
+        OUT.mkdir(parents=True, exist_ok=True)
+        svg_path.write_text(icon_svg(), encoding="utf-8")
+        images = render(svg_path, list(SIZES))
+        written = [svg_path, *(save(images[size], OUT / f"lgi-studio-{size}.png") for size in SIZES)]
+    for path in written:
+        print(f"{path}: {path.stat().st_size} bytes")
     return 0
 
 

@@ -216,6 +216,15 @@ def gui_runs(app: Path, prefix: Path, home: Path, picture: Path, runs: int, seco
     return starts
 
 
+def check_x11(app: Path, prefix: Path, home: Path, picture: Path, seconds: float) -> None:
+    env = clean_env(home, QT_QPA_PLATFORM="xcb")
+    cmd = ["xvfb-run", "-a", "-s", "-screen 0 1600x1000x24", str(app), "--quit-after", str(seconds), str(picture)]
+    code, out, total = run(cmd, env, timeout=seconds + 90)
+    ok = code == 0 and "engine event: lgi_opened" in out and "engine process alive: True" in out
+    check(ok and not crashed(code, out), f"GUI under Xvfb: exit {code}, {total:.1f} s" + ("" if ok else f"\n{out}"))
+    check(not leftover_processes(prefix), "GUI under Xvfb: no process left behind")
+
+
 def check_cli(prefix: Path, home: Path, scratch: Path) -> Path:
     picture, lgi = scratch / "picture.png", scratch / "picture.lgi"
     write_png(picture)
@@ -323,6 +332,9 @@ def main(argv: list[str] | None = None) -> int:
         lgi = check_cli(prefix, home, scratch)
         print(f"GUI offscreen, {args.runs} runs of {args.gui_seconds:.0f} s on a .lgi (the first cold)")
         gui_starts = gui_runs(app, prefix, home, lgi, args.runs, args.gui_seconds)
+        if shutil.which("xvfb-run"):
+            print("GUI on an X server (Xvfb, the xcb platform plugin), 1 run")
+            check_x11(app, prefix, home, lgi, args.gui_seconds)
         print("unusual homes")
         check_unusual_homes(app, scratch)
         code, out, _ = run([str(unpacked / "install.sh"), "--prefix", str(prefix), "--uninstall"], clean_env(home))
