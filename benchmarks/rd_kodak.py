@@ -364,7 +364,7 @@ def main() -> None:
     parser.add_argument("--iterations", type=int, default=None, help="iterations per LGI point")
     parser.add_argument("--jobs", type=int, default=1, help="LGI encodes at once (each uses every core)")
     parser.add_argument("--out", type=Path, default=None, help="results (default docs/rd; quick: build/rd-quick)")
-    parser.add_argument("--summary-only", action="store_true", help="no encoding: summarize the finished images")
+    parser.add_argument("--summary-only", action="store_true", help="no LGI encoding: summarize the finished images")
     parser.add_argument("--files", type=Path, default=ROOT / "build" / "rd-files", help="where .lgi files go")
     args = parser.parse_args()
     out = args.out or (ROOT / "build" / "rd-quick" if args.quick else ROOT / "docs" / "rd")
@@ -390,10 +390,8 @@ def main() -> None:
     ]
     print(f"{len(points)} points already in {csv_path}; {len(classic)} classic and {len(ours)} LGI points to go")
 
-    if not args.summary_only:
-        encode_all(points, classic, ours, args.jobs, args.files, csv_path)
-        classic, ours = [], []
-    pending = {t[-1].stem for t in (*classic, *ours)}
+    encode_all(points, classic, [] if args.summary_only else ours, args.jobs, args.files, csv_path)
+    pending = {t[-1].stem for t in ours} if args.summary_only else set()
     complete = [name for name in images if name not in pending]
     if not complete:
         raise SystemExit("no image has all its points yet: nothing to summarize")
