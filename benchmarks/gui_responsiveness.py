@@ -39,9 +39,14 @@ def wait_until(app: QApplication, condition, timeout_s: float) -> bool:
     return False
 
 
-def measure_fit(app: QApplication, window: MainWindow, count: int, seconds: float) -> dict[str, str]:
+def measure_fit(app: QApplication, window: MainWindow, count: int, seconds: float, qa: bool) -> dict[str, str]:
+    """Sample the event loop during a fit; with ``qa`` the fit trains quantization-aware from its first
+    iteration (scheme lgi: codebook entries trained every iteration), so the sampled seconds are all QA."""
     window.count.setValue(count)
     window.preset.setCurrentText("ultra")
+    window.qa.setChecked(qa)
+    window.qa_start.setValue(0.0 if qa else 0.7)
+    window.scheme.setCurrentText("lgi")
     gaps: list[float] = []
     clock = QElapsedTimer()
     timer = QTimer()
@@ -65,6 +70,7 @@ def measure_fit(app: QApplication, window: MainWindow, count: int, seconds: floa
     stalls = np.maximum(np.array(gaps[1:]) - TICK_MS, 0.0)
     return {
         "N": str(count),
+        "QA": "yes" if qa else "no",
         "first frame s": f"{first_frame:.2f}",
         "stall p50 ms": f"{np.percentile(stalls, 50):.1f}",
         "stall p99 ms": f"{np.percentile(stalls, 99):.1f}",
@@ -120,6 +126,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=20.0, help="how long to sample during each fit")
     parser.add_argument("--counts", type=int, nargs="*", default=[5000, 20000])
+    parser.add_argument("--qa", choices=["no", "yes", "both"], default="both", help="quantization-aware fits")
+    parser.add_argument("--skip-slider", action="store_true")
     args = parser.parse_args()
     app = QApplication.instance() or QApplication([])
     settings = QSettings(str(Path(os.environ.get("TMPDIR", "/tmp")) / "lgi-bench.ini"), QSettings.IniFormat)
@@ -131,10 +139,13 @@ def main() -> None:
     window.preset.setCurrentText("fast")
     window.start_fit()  # warm the engine: spawn, import, ti.init, kernel cache
     wait_until(app, lambda: window.state == "done", 300)
-    rows = [measure_fit(app, window, n, args.seconds) for n in args.counts]
+    modes = {"no": [False], "yes": [True], "both": [False, True]}[args.qa]
+    rows = [measure_fit(app, window, n, args.seconds, qa) for n in args.counts for qa in modes]
     print(f"platform: {app.platformName()}, timer {TICK_MS} ms, {args.seconds:.0f} s sampled per fit (warm engine)")
     print_table(rows, "Event-loop stalls while the engine trains (768x512, kodim23)")
-    print_table(measure_slider(app, window), "Codebook slider, N=10000 after a fast fit, sizes prepared")
+    if not args.skip_slider:
+        window.qa.setChecked(False)
+        print_table(measure_slider(app, window), "Codebook slider, N=10000 after a fast fit, sizes prepared")
     window.close()
     print(f"\nwindow shown and painted {window_startup():.2f} s after interpreter start (fresh process)")
 

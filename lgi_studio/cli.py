@@ -60,7 +60,7 @@ def _cmd_encode(args: argparse.Namespace) -> int:
     from lgi_kernels import RenderMode
     from lgi_studio.core.fit import FitConfig, fit
     from lgi_studio.core.metrics import ms_ssim, psnr_8bit
-    from lgi_studio.core.schemes import DEFAULT_SCHEME
+    from lgi_studio.core.scheme_names import DEFAULT_SCHEME
     from lgi_studio.io.images import load_image, save_image
     from lgi_studio.io.metrics_files import write_metrics
 

@@ -24,7 +24,8 @@ from .model import Gaussians
 from .optim import Adam, StepSizes, cosine_decay
 from .quantize import MAX_CODEBOOK, MIN_CODEBOOK
 from .refit import refit_codebooks, refit_colours
-from .schemes import DEFAULT_SCHEME, SCHEMES, LgiScalarColourScheme, Quantized, Scheme, get_scheme
+from .scheme_names import DEFAULT_SCHEME, SCHEMES
+from .schemes import LgiScalarColourScheme, Quantized, Scheme, get_scheme
 
 PRESETS = {"fast": 500, "balanced": 2000, "high": 5000, "ultra": 10000}
 """Iteration budgets per preset (the original LGI encoder's)."""

@@ -13,8 +13,6 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.cluster import KMeans, MiniBatchKMeans
-from sklearn.exceptions import ConvergenceWarning
 
 MIN_CODEBOOK = 2
 MAX_CODEBOOK = 4096
@@ -106,7 +104,7 @@ class VectorQuantizer:
             model = _kmeans(len(vectors), size, seed, "k-means++", max_iter, tol)
         with warnings.catch_warnings():
             # duplicate points leave fewer distinct clusters than asked: fine, the spare entries go unused
-            warnings.simplefilter("ignore", ConvergenceWarning)
+            warnings.simplefilter("ignore", _convergence_warning())
             model.fit(normed)
         codebook = model.cluster_centers_ * scale + offset
         return cls(codebook.astype(np.float32), offset.astype(np.float32), scale.astype(np.float32))
@@ -135,7 +133,16 @@ class VectorQuantizer:
         return float(np.mean((self.dequantize(self.quantize(vectors)) - vectors) ** 2))
 
 
+def _convergence_warning() -> type[Warning]:
+    from sklearn.exceptions import ConvergenceWarning
+
+    return ConvergenceWarning
+
+
 def _kmeans(n: int, size: int, seed: int, init, max_iter: int, tol: float):
+    # imported here: scikit-learn takes ~1 s to import, and the GUI process only needs scheme names
+    from sklearn.cluster import KMeans, MiniBatchKMeans
+
     if n > MINIBATCH_ABOVE:
         return MiniBatchKMeans(size, init=init, n_init=1, random_state=seed, batch_size=4096, max_iter=max_iter)
     return KMeans(size, init=init, n_init=1, random_state=seed, tol=tol, max_iter=max_iter)

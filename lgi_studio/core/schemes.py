@@ -38,11 +38,8 @@ from .entropy import (
 )
 from .model import COV_FLOOR_PX2, Gaussians
 from .quantize import ResidualVectorQuantizer, ScalarQuantizer, VectorQuantizer, auto_codebook_size
+from .scheme_names import SCHEMES, SIZED_CODEBOOK
 from .shape import SIGMA_MAX_PX, SIGMA_MIN_PX, chol_to_shape, shape_to_chol
-
-SCHEMES = ("lgi-sq", "lgi", "gaussianimage", "vq", "float32")
-DEFAULT_SCHEME = "lgi-sq"
-"""Our best rate-distortion (docs/rate-distortion.md); ``lgi`` is the same with a colour codebook."""
 
 
 @dataclass
@@ -152,7 +149,11 @@ class Scheme:
     """Base: subclasses implement train / quantize / dequantize / pack / unpack."""
 
     name = ""
-    sized_codebook = True  # does ``train``'s codebook size mean anything (the GUI slider)?
+
+    @property
+    def sized_codebook(self) -> bool:
+        """Does ``train``'s codebook size mean anything (the GUI's codebook box and slider)?"""
+        return self.name in SIZED_CODEBOOK
 
     def train(
         self,
@@ -191,7 +192,6 @@ class Float32Scheme(Scheme):
     """Lossless: the float32 parameters as they are."""
 
     name = "float32"
-    sized_codebook = False
 
     def quantize(self, g, mode, state):
         return Quantized(self.name, len(g), g.native_size, mode, {"raw": _vector(g, mode)}, state)
@@ -568,7 +568,6 @@ class LgiScalarColourScheme(LgiScheme):
     """
 
     name = "lgi-sq"
-    sized_codebook = False
     COLOR_STEP = 0.15
     SYMBOL_LIMIT = 1 << 20
 

@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from lgi_studio.core.schemes import SCHEMES, get_scheme
+from lgi_studio.core.scheme_names import SCHEMES, SIZED_CODEBOOK
 
 from .compare import ERROR_GAIN, error_heatmap, overlay_paths, split_composite
 from .engine import CODEBOOK_STOPS
@@ -303,8 +303,8 @@ class MainWindow(QMainWindow):
         self.scheme.addItems(list(SCHEMES))
         self.codebook = QComboBox()
         self.codebook.addItems(["auto"] + [str(s) for s in CODEBOOK_STOPS])
-        self.scheme.currentTextChanged.connect(lambda name: self.codebook.setEnabled(get_scheme(name).sized_codebook))
-        self.codebook.setEnabled(get_scheme(self.scheme.currentText()).sized_codebook)
+        self.scheme.currentTextChanged.connect(lambda name: self.codebook.setEnabled(name in SIZED_CODEBOOK))
+        self.codebook.setEnabled(self.scheme.currentText() in SIZED_CODEBOOK)
         self.backend_label = QLabel("not started")
         self.backend_label.setWordWrap(True)
         for label, widget in (

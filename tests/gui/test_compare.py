@@ -63,3 +63,18 @@ def test_overlay_groups_ellipses_by_codebook_index():
     assert len(paths) == INDEX_COLOURS
     assert len({colour.name() for colour, _ in paths}) == INDEX_COLOURS
     assert all(not path.isEmpty() for _, path in paths)
+
+
+def test_the_window_module_imports_no_kernels_and_no_scikit_learn():
+    """The GUI process never runs a kernel or k-means; importing them would only slow the window's start
+    (taichi ~0.3 s, scikit-learn ~1 s here)."""
+    import os
+    import subprocess
+    import sys
+
+    heavy = "('taichi', 'lgi_kernels', 'sklearn')"
+    code = f"import sys, lgi_studio.gui.main_window; print([m for m in sys.modules if m.split('.')[0] in {heavy}])"
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
