@@ -37,6 +37,7 @@ from .compare import ERROR_GAIN, error_heatmap, overlay_paths, split_composite
 from .engine import CODEBOOK_STOPS
 from .worker import Engine
 
+RECENT_FILES = 10
 ZOOM_RENDER_FROM = 1.25
 """Screen pixels per picture pixel from which the zoomed part is re-rendered from the Gaussians."""
 ZOOM_RENDER_MAX_PX = 4096
@@ -287,6 +288,31 @@ class MainWindow(QMainWindow):
             action.triggered.connect(slot)
             bar.addAction(action)
             self.actions[key] = action
+        menu = self.menuBar().addMenu("&File")
+        menu.addAction(self.actions["open"])
+        self.recent_menu = menu.addMenu("Open &Recent")
+        self.recent_menu.aboutToShow.connect(self._fill_recent)
+        menu.addSeparator()
+        for key in ("export", "export_png", "export_metrics"):
+            menu.addAction(self.actions[key])
+        menu.addSeparator()
+        menu.addAction("&Quit", QKeySequence.Quit, self.close)
+        run = self.menuBar().addMenu("&Fit")
+        for key in ("start", "pause", "stop"):
+            run.addAction(self.actions[key])
+
+    def recent_files(self) -> list[str]:
+        return [str(p) for p in self.settings.value("recent", [], type=list)]
+
+    def _remember(self, path: Path) -> None:
+        recent = [str(path)] + [p for p in self.recent_files() if p != str(path)]
+        self.settings.setValue("recent", recent[:RECENT_FILES])
+
+    def _fill_recent(self) -> None:
+        self.recent_menu.clear()
+        for path in self.recent_files():
+            self.recent_menu.addAction(Path(path).name, lambda p=path: self.open_image(p)).setToolTip(path)
+        self.recent_menu.setEnabled(bool(self.recent_files()))
 
     def _settings_panel(self) -> QWidget:
         panel = QWidget()
@@ -305,6 +331,9 @@ class MainWindow(QMainWindow):
         self.codebook.addItems(["auto"] + [str(s) for s in CODEBOOK_STOPS])
         self.scheme.currentTextChanged.connect(lambda name: self.codebook.setEnabled(name in SIZED_CODEBOOK))
         self.codebook.setEnabled(self.scheme.currentText() in SIZED_CODEBOOK)
+        self.backend = QComboBox()
+        self.backend.addItems(["auto", "cpu", "cuda", "vulkan", "metal"])
+        self.backend.setToolTip("Where the engine computes; it picks one backend per run of the app")
         self.backend_label = QLabel("not started")
         self.backend_label.setWordWrap(True)
         for label, widget in (
@@ -316,7 +345,8 @@ class MainWindow(QMainWindow):
             ("QA starts at", self.qa_start),
             ("Scheme", self.scheme),
             ("Codebook", self.codebook),
-            ("Backend", self.backend_label),
+            ("Backend", self.backend),
+            ("In use", self.backend_label),
         ):
             form.addRow(label, widget)
         self.slider = QSlider(Qt.Horizontal, minimum=0, maximum=len(CODEBOOK_STOPS) - 1, value=4)
@@ -349,9 +379,6 @@ class MainWindow(QMainWindow):
         s.setValue("preset", self.preset.currentText())
         s.setValue("qa", self.qa.isChecked())
         s.setValue("geometry", self.saveGeometry())
-        if self.image_path is not None:
-            recent = [str(self.image_path)] + [p for p in s.value("recent", []) or [] if p != str(self.image_path)]
-            s.setValue("recent", recent[:10])
 
     def fit_config(self) -> dict:
         codebook = self.codebook.currentText()
@@ -380,6 +407,7 @@ class MainWindow(QMainWindow):
         from lgi_studio.io.images import load_image, to_uint8
 
         if Path(path).suffix.lower() == ".lgi":
+            self._remember(Path(path).resolve())
             self.image_path = None
             self.pair.show_original(None)
             self.plots.reset()
@@ -393,6 +421,7 @@ class MainWindow(QMainWindow):
             self.show_error(str(exc))
             return False
         self.image_path = Path(path)
+        self._remember(self.image_path.resolve())
         self.has_gaussians = False
         self.settings.setValue("folder", str(self.image_path.parent))
         self.pair.show_original(to_uint8(image))
@@ -411,7 +440,8 @@ class MainWindow(QMainWindow):
         self.ellipses.setChecked(False)
         self.ab_mode.setCurrentText(self.mode.currentText())
         self.fit_started = time.perf_counter()
-        self.engine.send("fit", {"image": str(self.image_path), "config": self.fit_config()})
+        backend = None if self.backend.currentText() == "auto" else self.backend.currentText()
+        self.engine.send("fit", {"image": str(self.image_path), "config": self.fit_config(), "backend": backend})
         self._set_state("fitting")
         self.status.setText("Starting the engine…")
 

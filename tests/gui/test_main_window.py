@@ -80,6 +80,17 @@ def test_fit_shows_frames_marks_qa_requantizes_and_exports(qtbot, window, pictur
     assert window.status.text().startswith("Error: ")
 
 
+def test_an_explicit_backend_goes_with_the_fit(qtbot, window, picture):
+    """Metal never starts on Linux or Windows: the choice must reach the engine and come back as an error."""
+    window.open_image(picture)
+    window.backend.setCurrentText("metal")
+    window.start_fit()
+    qtbot.waitUntil(lambda: window.status.text().startswith("Error: "), timeout=TIMEOUT_MS)
+    assert "metal" in window.status.text().lower()
+    assert window.state == "idle"
+    assert window.engine.alive
+
+
 def test_cancel_mid_fit(qtbot, window, picture):
     window.open_image(picture)
     window.preset.setCurrentText("ultra")
@@ -151,7 +162,12 @@ def test_settings_are_remembered(qtbot, tmp_path, picture):
     second = MainWindow(settings=settings)
     qtbot.addWidget(second)
     assert second.count.value() == 1234
-    assert settings.value("recent")[0] == str(picture)
+    assert second.recent_files() == [str(picture.resolve())]
+    second._fill_recent()
+    (entry,) = second.recent_menu.actions()
+    assert entry.text() == picture.name
+    entry.trigger()  # opens it again
+    assert second.image_path == picture
     second.close()
 
 
