@@ -232,6 +232,7 @@ class MainWindow(QMainWindow):
         body.addWidget(self._settings_panel())
         body.addWidget(center)
         body.setSizes([260, 1000])
+        self.splitters = {"body": body, "center": center}
         self.setCentralWidget(body)
         self._toolbar()
         self.status = QLabel("Open a picture to start.")
@@ -364,21 +365,56 @@ class MainWindow(QMainWindow):
         return panel
 
     # settings ------------------------------------------------------------------------------------------
+    def _remembered(self) -> dict[str, QWidget]:
+        """Settings whose values outlive the app, by QSettings key."""
+        return {
+            "count": self.count,
+            "adaptive": self.adaptive,
+            "preset": self.preset,
+            "mode": self.mode,
+            "qa": self.qa,
+            "qa_start": self.qa_start,
+            "scheme": self.scheme,
+            "codebook": self.codebook,
+            "backend": self.backend,
+            "view": self.view_mode,
+        }
+
     def _load_settings(self) -> None:
         s = self.settings
-        self.count.setValue(int(s.value("count", 5000)))
-        self.preset.setCurrentText(str(s.value("preset", "balanced")))
-        self.qa.setChecked(s.value("qa", "true") in (True, "true"))
-        geometry = s.value("geometry")
-        if geometry is not None:
-            self.restoreGeometry(geometry)
+        self.qa.setChecked(True)  # first run: show quantization-aware training and its switch
+        for key, widget in self._remembered().items():
+            value = s.value(key)
+            if value is None:
+                continue
+            if isinstance(widget, QCheckBox):
+                widget.setChecked(value in (True, "true"))
+            elif isinstance(widget, QComboBox):
+                widget.setCurrentIndex(max(0, widget.findText(str(value))))
+            elif isinstance(widget, QDoubleSpinBox):
+                widget.setValue(float(value))
+            else:
+                widget.setValue(int(value))
+        for key, restore in (("geometry", self.restoreGeometry), ("window", self.restoreState)):
+            if s.value(key) is not None:
+                restore(s.value(key))
+        for name, splitter in self.splitters.items():
+            if s.value(f"splitter/{name}") is not None:
+                splitter.restoreState(s.value(f"splitter/{name}"))
 
     def _save_settings(self) -> None:
         s = self.settings
-        s.setValue("count", self.count.value())
-        s.setValue("preset", self.preset.currentText())
-        s.setValue("qa", self.qa.isChecked())
+        for key, widget in self._remembered().items():
+            if isinstance(widget, QCheckBox):
+                s.setValue(key, widget.isChecked())
+            elif isinstance(widget, QComboBox):
+                s.setValue(key, widget.currentText())
+            else:
+                s.setValue(key, widget.value())
         s.setValue("geometry", self.saveGeometry())
+        s.setValue("window", self.saveState())
+        for name, splitter in self.splitters.items():
+            s.setValue(f"splitter/{name}", splitter.saveState())
 
     def fit_config(self) -> dict:
         codebook = self.codebook.currentText()

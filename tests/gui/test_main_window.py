@@ -157,11 +157,22 @@ def test_settings_are_remembered(qtbot, tmp_path, picture):
     first = MainWindow(settings=settings)
     qtbot.addWidget(first)
     first.count.setValue(1234)
+    first.scheme.setCurrentText("gaussianimage")
+    first.qa.setChecked(False)
+    first.qa_start.setValue(0.85)
+    first.view_mode.setCurrentIndex(first.view_mode.findData("error"))
+    first.splitters["body"].setSizes([400, 800])
     first.open_image(picture)
     first.close()
     second = MainWindow(settings=settings)
     qtbot.addWidget(second)
     assert second.count.value() == 1234
+    assert second.scheme.currentText() == "gaussianimage"
+    assert second.codebook.isEnabled()
+    assert not second.qa.isChecked()
+    assert second.qa_start.value() == pytest.approx(0.85)
+    assert second.view_mode.currentData() == "error"
+    assert second.splitters["body"].saveState() == first.splitters["body"].saveState()
     assert second.recent_files() == [str(picture.resolve())]
     second._fill_recent()
     (entry,) = second.recent_menu.actions()
