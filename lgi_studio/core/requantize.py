@@ -20,7 +20,12 @@ from .quantize import KMEANS_TOL, ResidualVectorQuantizer, VectorQuantizer, chec
 from .schemes import Quantized, get_scheme
 
 INTERACTIVE_LLOYD = 8
-"""Lloyd iterations after a warm start: the slider trades the last 0.01 dB for answering fast."""
+"""Lloyd iterations after a warm start up to 512 entries: the slider trades the last 0.01 dB for answering
+fast. Each iteration costs N x K distances, so larger codebooks get proportionally fewer (at least 2)."""
+
+
+def interactive_lloyd(size: int) -> int:
+    return max(2, min(INTERACTIVE_LLOYD, round(INTERACTIVE_LLOYD * 512 / size)))
 
 
 @dataclass(frozen=True)
@@ -55,7 +60,7 @@ def _warm_state(scheme_name: str, g: Gaussians, mode: RenderMode, size: int, pre
     for k, old in enumerate(previous.state["color"].stages):
         init = _resized_init(old.codebook, previous.symbols["color"][:, k], size, residual, seed + k)
         stage = VectorQuantizer.train(
-            residual, size, seed=seed + k, init=init, max_iter=INTERACTIVE_LLOYD, tol=max(KMEANS_TOL, 1e-4)
+            residual, size, seed=seed + k, init=init, max_iter=interactive_lloyd(size), tol=max(KMEANS_TOL, 1e-4)
         )
         residual = residual - stage.dequantize(stage.quantize(residual))
         stages.append(stage)

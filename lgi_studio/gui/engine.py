@@ -238,9 +238,15 @@ def _warm_next(session: _Session) -> None:
 
 
 def _export(session: _Session, request: dict) -> None:
+    """Write what the view shows (the slider's codebook, else the fit's own quantization) with its colours
+    refit for the picture, as every .lgi is (``core.fit.quantize_for_file``)."""
+    from lgi_studio.core.fit import quantize_for_file
     from lgi_studio.io.lgi_format import write_lgi
 
-    quantized = session.last_quantized or session.result.final_quantized(session.image)
+    r, chosen = session.result, session.last_quantized
+    cfg = r.config
+    scheme = chosen.scheme if chosen is not None else cfg.scheme
+    quantized = quantize_for_file(r.gaussians, session.image, cfg.mode, scheme, cfg.codebook_size, cfg.seed, chosen)
     size = write_lgi(request["path"], quantized)
     height, width = session.image.shape[:2]
     session.events.send(("exported", {"path": request["path"], "bytes": size, "bpp": 8 * size / (width * height)}))
