@@ -324,7 +324,7 @@ def _plot(curves: dict, path: Path, count: int) -> None:
         left.plot(bpp, psnr, marker, color=colour, lw=width, label=codec)
         right.plot(bpp, ssim, marker, color=colour, lw=width, label=codec)
     gi = np.array(GAUSSIANIMAGE)
-    left.plot(gi[:, 0], gi[:, 1], "s:", color="gray", label="GaussianImage (published)")
+    left.plot(gi[:, 0], gi[:, 1], "s:", color="gray", label="GaussianImage (published, all 24 images)")
     for ax, label in ((left, "PSNR-RGB (dB)"), (right, "MS-SSIM")):
         ax.set_xlim(0, 1.3)
         ax.set_xlabel("bits per pixel")
