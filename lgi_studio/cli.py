@@ -211,6 +211,10 @@ def _cmd_info(args: argparse.Namespace) -> int:
         "metadata": lgi.metadata,
     }
     if h.scheme in ("lgi", "lgi-sq"):
+        from lgi_studio.io.lgi_format import scheme_for
+
+        parts = scheme_for(h).pack_parts(lgi.quantized)
+        info["bits_by_part"] = {k: round(8 * len(v) / max(1, h.count), 2) for k, v in parts.items()}
         info["lgi_steps"] = {
             "position_px": h.steps.position_px,
             "log2_size": h.steps.log2_size,

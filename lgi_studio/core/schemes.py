@@ -497,26 +497,29 @@ class LgiScheme(Scheme):
         return _color_codebooks(q)
 
     def pack(self, q):
+        return b"".join(self.pack_parts(q).values())
+
+    def pack_parts(self, q: Quantized) -> dict[str, bytes]:
+        """The payload in its parts, in order (``lgi info`` reports their sizes: where the bits go)."""
         s = dict(q.symbols)
-        out = bytearray()
-        self._pack_colour_model(q.state, out)
+        model = bytearray()
+        self._pack_colour_model(q.state, model)
+        parts = {"colour model": bytes(model)}
         if q.mode is RenderMode.ACCUMULATED_SUM and q.n:
             # the sum is order-free: store in Morton order, where positions delta-code well
             codes = _morton(s["position"][:, 0], s["position"][:, 1])
             order = np.argsort(codes, kind="stable")
             s = {k: v[order] for k, v in s.items()}
-            out += _encode_sorted_codes(codes[order])
+            parts["positions"] = _encode_sorted_codes(codes[order])
         else:
             _, _, nx, ny = self._grid(q.native_size)
-            out += encode_uniform(s["position"][:, 0], nx) + encode_uniform(s["position"][:, 1], ny)
-        out += encode_categorical(s["size"]) + encode_categorical(s["ratio"])
-        levels = self._angle_levels(s["size"], s["ratio"])
-        out += _encode_angles(s["angle"], levels)
-        for k in range(s["color"].shape[1]):
-            out += encode_categorical(s["color"][:, k])
+            parts["positions"] = encode_uniform(s["position"][:, 0], nx) + encode_uniform(s["position"][:, 1], ny)
+        parts["sizes"] = encode_categorical(s["size"]) + encode_categorical(s["ratio"])
+        parts["angles"] = _encode_angles(s["angle"], self._angle_levels(s["size"], s["ratio"]))
+        parts["colours"] = b"".join(encode_categorical(s["color"][:, k]) for k in range(s["color"].shape[1]))
         if q.mode is RenderMode.ALPHA:
-            out += encode_categorical(s["opacity"])
-        return bytes(out)
+            parts["opacities"] = encode_categorical(s["opacity"])
+        return parts
 
     def unpack(self, payload, n, native_size, mode):
         state, pos = self._unpack_colour_model(payload, 0)

@@ -122,6 +122,9 @@ def test_encode_to_lgi_then_info_and_decode_at_another_size(tmp_path, capsys):
     info = json.loads(capsys.readouterr().out)
     assert info["gaussians"] == 40
     assert info["scheme"] == "lgi-sq"  # the default scheme
+    parts = info["bits_by_part"]
+    assert set(parts) == {"colour model", "positions", "sizes", "angles", "colours"}
+    assert all(bits > 0 for bits in parts.values())
     assert info["file_bytes"] == lgi.stat().st_size
     assert info["metadata"]["qa_training"] is True
     assert main(["decode", "-i", str(lgi), "-o", str(tmp_path / "big.png"), "--scale", "2"]) == 0

@@ -223,3 +223,13 @@ def test_categorical_streams_round_trip_even_when_constant(symbols):
     decoded, end = decode_categorical(data)
     np.testing.assert_array_equal(decoded, symbols)
     assert end == len(data)
+
+
+@pytest.mark.parametrize("mode", list(RenderMode))
+def test_lgi_payload_is_its_parts_in_order(mode):
+    g = gaussians(200)
+    scheme = get_scheme("lgi-sq")
+    q = scheme.quantize(g, mode, scheme.train(g, mode, None))
+    parts = scheme.pack_parts(q)
+    assert b"".join(parts.values()) == scheme.pack(q)
+    assert ("opacities" in parts) == (mode is RenderMode.ALPHA)
