@@ -13,12 +13,17 @@ SIGMA_MIN_PX = 2.0**-4
 SIGMA_MAX_PX = 2.0**9
 
 
+def covariance_px(chol: np.ndarray, width: int, height: int) -> np.ndarray:
+    """Normalized Cholesky factors ``[N, 3]`` to pixel covariances ``[N, 3]`` (xx, xy, yy), float64, no floor."""
+    c = np.asarray(chol, dtype=np.float64)
+    return np.stack(
+        [(width * c[:, 0]) ** 2, width * height * c[:, 0] * c[:, 1], height**2 * (c[:, 1] ** 2 + c[:, 2] ** 2)], axis=1
+    )
+
+
 def chol_to_shape(chol: np.ndarray, width: int, height: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Normalized Cholesky factors ``[N, 3]`` to (sigma_major, sigma_minor, angle in [0, pi)) in pixels."""
-    c = np.asarray(chol, dtype=np.float64)
-    a = (width * c[:, 0]) ** 2
-    b = width * height * c[:, 0] * c[:, 1]
-    d = height**2 * (c[:, 1] ** 2 + c[:, 2] ** 2)
+    a, b, d = covariance_px(chol, width, height).T
     mid = 0.5 * (a + d)
     radius = np.sqrt(0.25 * (a - d) ** 2 + b * b)
     major = np.sqrt(np.maximum(mid + radius, 0.0))

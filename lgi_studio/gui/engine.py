@@ -17,6 +17,8 @@ from multiprocessing.connection import Connection
 
 import numpy as np
 
+from lgi_studio.core.scheme_names import SIZED_CODEBOOK
+from lgi_studio.core.shape import covariance_px
 from lgi_studio.io.images import to_uint8
 
 FRAME_SLOTS = 2
@@ -145,9 +147,7 @@ def _fit(session: _Session, commands: Connection, request: dict) -> bool:
 def _slider_scheme(name: str) -> str:
     """The scheme the codebook slider re-quantizes with: the fit's own, or lgi's colour codebook where the
     fit's scheme has no sized codebook (lgi-sq, float32)."""
-    from lgi_studio.core.schemes import get_scheme
-
-    return name if get_scheme(name).sized_codebook else "lgi"
+    return name if name in SIZED_CODEBOOK else "lgi"
 
 
 def _requantize(session: _Session, request: dict) -> None:
@@ -193,8 +193,7 @@ def _overlay(session: _Session, _: dict) -> None:
 
     g = session.shown
     width, height = g.native_size
-    l11, l21, l22 = (g.chol[:, k].astype(np.float64) for k in range(3))
-    cov = np.stack([(l11 * width) ** 2, l11 * l21 * width * height, (l21**2 + l22**2) * height**2], axis=1)
+    cov = covariance_px(g.chol, width, height)
     index = None
     q = session.last_quantized
     if q is not None and len(q.symbols) and q.n == len(g):
@@ -259,6 +258,7 @@ def _open_lgi(session: _Session, request: dict) -> None:
     lgi = read_lgi(request["path"])
     header = lgi.header
     session.result, session.pending = None, []
+    session.last_quantized = lgi.quantized  # the overlay colours by this file's codebook, not a previous fit's
     session.shown, session.shown_mode = lgi.gaussians(), header.mode
     frame = to_uint8(session.shown.render(mode=header.mode))
     session.send_frame(
