@@ -32,8 +32,9 @@ from lgi_studio.io.lgi_format import encode_lgi
 SUM = RenderMode.ACCUMULATED_SUM
 
 
-def _row(image_name, scheme, size, qa, float_psnr, quant_psnr, nbytes, pixels, seconds) -> dict[str, str]:
-    """``float_psnr`` is always the unquantized fit without QA: the loss is what quantization costs overall."""
+def _row(image_name, scheme, size, qa, float_psnr, plain_psnr, quant_psnr, nbytes, pixels, seconds) -> dict[str, str]:
+    """``float_psnr`` is this run's unquantized fit (QA moves it); the loss is counted from ``plain_psnr``, the
+    fit without QA, so it is what quantization costs overall."""
     return {
         "image": image_name,
         "scheme": scheme,
@@ -41,14 +42,15 @@ def _row(image_name, scheme, size, qa, float_psnr, quant_psnr, nbytes, pixels, s
         "QA": "yes" if qa else "no",
         "PSNR float": f"{float_psnr:.2f}",
         "PSNR quant": f"{quant_psnr:.2f}",
-        "loss dB": f"{float_psnr - quant_psnr:.2f}",
+        "loss dB": f"{plain_psnr - quant_psnr:.2f}",
         "bytes": str(nbytes),
         "bpp": f"{8 * nbytes / pixels:.3f}",
         "encode s": f"{seconds:.0f}",
     }
 
 
-def compare(path: Path, count: int, iterations: int, sizes: list[int]) -> list[dict[str, str]]:
+def compare(path: Path, count: int, iterations: int, sizes: list[int], schemes: list[str]) -> list[dict[str, str]]:
+    """Encode seconds are the fit plus the quantization a .lgi needs (refit included), for both arms."""
     image = load_image(path)
     pixels = image.shape[0] * image.shape[1]
     base = FitConfig(count=count, iterations=iterations)
@@ -56,21 +58,23 @@ def compare(path: Path, count: int, iterations: int, sizes: list[int]) -> list[d
     plain = run_fit(image, base)
     plain_seconds = time.perf_counter() - start
     rows = []
-    for name in ("lgi-sq", "lgi", "gaussianimage", "vq"):
+    for name in schemes:
         scheme = get_scheme(name)
         for size in sizes if scheme.sized_codebook and name != "gaussianimage" else [None]:
+            start = time.perf_counter()
             q = quantize_for_file(plain.gaussians, image, SUM, name, size)  # what the .lgi stores, refit included
+            seconds = plain_seconds + time.perf_counter() - start
             quant = psnr_8bit(scheme.dequantize(q).render(), image)
-            rows.append(
-                _row(path.stem, name, size, False, plain.psnr, quant, len(encode_lgi(q)), pixels, plain_seconds)
-            )
+            nbytes = len(encode_lgi(q))
+            rows.append(_row(path.stem, name, size, False, plain.psnr, plain.psnr, quant, nbytes, pixels, seconds))
             cfg = FitConfig(count=count, iterations=iterations, qa_training=True, scheme=name, codebook_size=size)
             start = time.perf_counter()
             qa = run_fit(image, cfg)
             q = qa.final_quantized(image)
             seconds = time.perf_counter() - start
             quant = psnr_8bit(scheme.dequantize(q).render(), image)
-            rows.append(_row(path.stem, name, size, True, qa.psnr, quant, len(encode_lgi(q)), pixels, seconds))
+            nbytes = len(encode_lgi(q))
+            rows.append(_row(path.stem, name, size, True, qa.psnr, plain.psnr, quant, nbytes, pixels, seconds))
             print(" | ".join(rows[-2].values()), "\n" + " | ".join(rows[-1].values()), file=sys.stderr, flush=True)
     return rows
 
@@ -153,14 +157,18 @@ def main() -> None:
     parser.add_argument("-n", "--count", type=int, default=3000)
     parser.add_argument("--iterations", type=int, default=1000)
     parser.add_argument("--sizes", type=int, nargs="*", default=[64, 256, 1024])
+    parser.add_argument("--schemes", nargs="*", default=["lgi-sq", "lgi", "gaussianimage", "vq"])
     parser.add_argument("--skip-compare", action="store_true")
+    parser.add_argument("--skip-tables", action="store_true", help="no compression table, no slider latency")
     args = parser.parse_args()
     info = ensure_backend()
     print(f"backend: {info.name}; N={args.count}, {args.iterations} iterations, QA from 70%")
     paths = kodak_images(args.quick, args.images)
     if not args.skip_compare:
-        rows = [row for path in paths for row in compare(path, args.count, args.iterations, args.sizes)]
+        rows = [row for p in paths for row in compare(p, args.count, args.iterations, args.sizes, args.schemes)]
         print_table(rows, "Post-hoc quantization (QA no) vs quantization-aware training (QA yes)")
+    if args.skip_tables:
+        return
     print_table(compression_table(paths[0], 1000, args.iterations), f"Compression table, {paths[0].stem}, N=1000")
     print_table(slider_latency(paths[0], 10000, 300), f"Codebook slider (requantize), {paths[0].stem}, N=10000")
 

@@ -149,6 +149,9 @@ class Scheme:
     """Base: subclasses implement train / quantize / dequantize / pack / unpack."""
 
     name = ""
+    staged_qa = False
+    """Quantization-aware training by stages (positions, then shapes, held on their grids while the rest
+    trains) instead of straight-through codebook training: ``core.fit`` explains which and why."""
 
     @property
     def sized_codebook(self) -> bool:
@@ -440,6 +443,13 @@ class LgiScheme(Scheme):
         levels = self._angle_levels(s["size"], s["ratio"])
         return shape_to_chol(major, minor, s["angle"] * np.pi / levels, *native_size)
 
+    def snap_geometry(self, g: Gaussians, shapes: bool = True) -> Gaussians:
+        """``g`` with its positions (and shapes) quantized and dequantized, colours untouched: what staged
+        quantization-aware training holds fixed (``core.fit``)."""
+        chol = self._chol(self._shape_codes(g.chol, g.native_size), g.native_size) if shapes else g.chol
+        means = self._positions(self._position_codes(g.means, g.native_size), g.native_size)
+        return Gaussians(means, chol.astype(np.float32), g.colors, g.opacities, g.native_size)
+
     # colours: a k-means codebook with residual stages (the lgi-sq scheme overrides these) -----------------
     def _train_colour(self, g: Gaussians, codebook_size: int | None, seed: int, previous: Quantized | None) -> dict:
         size = min(codebook_size or auto_codebook_size(len(g)), len(g))
@@ -571,6 +581,7 @@ class LgiScalarColourScheme(LgiScheme):
     """
 
     name = "lgi-sq"
+    staged_qa = True
     COLOR_STEP = 0.15
     SYMBOL_LIMIT = 1 << 20
 

@@ -174,8 +174,8 @@ def test_straight_through_gradients_come_from_the_dequantized_gaussians(monkeypa
         return real(means, chol, colors, opacities, settings)
 
     monkeypatch.setattr(fit_module, "rasterize_forward", spy)
-    stream = fit(synthetic(), FitConfig(count=100, iterations=10, qa_training=True, qa_start=0.5, codebook_size=8))
-    events = list(stream)
+    cfg = FitConfig(count=100, iterations=10, qa_training=True, qa_start=0.5, scheme="lgi", codebook_size=8)
+    events = list(fit(synthetic(), cfg))
     assert events[5].phase == "qa"
     lgi = LgiScheme()
     cells = lgi._grid((64, 48))[:2]
@@ -184,6 +184,38 @@ def test_straight_through_gradients_come_from_the_dequantized_gaussians(monkeypa
         grid = (means + LgiScheme.MARGIN) * np.array(cells, np.float32)
         np.testing.assert_allclose(grid, np.round(grid), atol=1e-3)
     assert not np.allclose(seen[6][0], seen[9][0])  # and they move: the float parameters learn
+
+
+def test_staged_qa_holds_positions_then_shapes_on_their_grids(monkeypatch):
+    """lgi-sq's QA: positions quantized and fixed from the switch, shapes from halfway to the end, while the
+    rest keeps training; the result is exactly what post-hoc quantization of the final Gaussians gives."""
+    seen = []
+    real = fit_module.rasterize_forward
+
+    def spy(means, chol, colors, opacities, settings):
+        seen.append((means.copy(), chol.copy(), colors.copy()))
+        return real(means, chol, colors, opacities, settings)
+
+    monkeypatch.setattr(fit_module, "rasterize_forward", spy)
+    image = synthetic()
+    cfg = FitConfig(count=100, iterations=10, qa_training=True, qa_start=0.4, densify=False, scheme="lgi-sq")
+    stream = fit(image, cfg)
+    events = list(stream)
+    assert [e.phase for e in events].index("qa") == 4
+    lgi = get_scheme("lgi-sq")
+    for k, (means, chol, _) in enumerate(seen[4:], start=4):
+        g = Gaussians(means, chol, np.zeros((len(means), 3), np.float32), np.ones(len(means)), (64, 48))
+        snapped = lgi.snap_geometry(g, shapes=k >= 7)
+        np.testing.assert_array_equal(snapped.means, means)
+        np.testing.assert_allclose(snapped.chol, chol, rtol=1e-6, atol=1e-9)
+    assert all(np.array_equal(seen[4][0], m) for m, _, _ in seen[5:])  # positions no longer move
+    assert not np.allclose(seen[4][1], seen[6][1])  # shapes still train until iteration 7
+    assert all(np.array_equal(seen[7][1], c) for _, c, _ in seen[8:])  # then they are held
+    assert not np.allclose(seen[7][2], seen[9][2])  # colours train to the end
+    result = run_fit(image, cfg)
+    posthoc = lgi.quantize(result.gaussians, cfg.mode, lgi.train(result.gaussians, cfg.mode, None))
+    for name, symbols in posthoc.symbols.items():
+        np.testing.assert_array_equal(result.quantized.symbols[name], symbols)
 
 
 @pytest.mark.parametrize(
