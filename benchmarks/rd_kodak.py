@@ -160,6 +160,7 @@ def run_lgi(codec: str, count: int, codebook: int, iterations: int, path: Path, 
 
     from lgi_kernels import ensure_backend
     from lgi_studio.core.fit import FitConfig, run_fit
+    from lgi_studio.core.schemes import get_scheme
     from lgi_studio.io.lgi_format import read_lgi, write_lgi
 
     ensure_backend()
@@ -181,6 +182,9 @@ def run_lgi(codec: str, count: int, codebook: int, iterations: int, path: Path, 
     target.parent.mkdir(parents=True, exist_ok=True)
     write_lgi(target, result.final_quantized(image))
     seconds = time.perf_counter() - start
+    # the float fit too, losslessly (scheme float32), so quantization can be studied without refitting
+    float32 = get_scheme("float32")
+    write_lgi(target.with_name(f"{target.stem}-float32.lgi"), float32.quantize(result.gaussians, cfg.mode, {}))
     decoded = read_lgi(target).gaussians().render()
     point = score(codec, setting, path.stem, original, decoded, target.stat().st_size, seconds)
     point.float_psnr = result.psnr
@@ -365,7 +369,12 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=1, help="LGI encodes at once (each uses every core)")
     parser.add_argument("--out", type=Path, default=None, help="results (default docs/rd; quick: build/rd-quick)")
     parser.add_argument("--summary-only", action="store_true", help="no LGI encoding: summarize the finished images")
-    parser.add_argument("--files", type=Path, default=ROOT / "build" / "rd-files", help="where .lgi files go")
+    parser.add_argument(
+        "--files",
+        type=Path,
+        default=ROOT / "build" / "rd-files",
+        help="where the .lgi files go, and each fit float32 (*-float32.lgi)",
+    )
     args = parser.parse_args()
     out = args.out or (ROOT / "build" / "rd-quick" if args.quick else ROOT / "docs" / "rd")
     out.mkdir(parents=True, exist_ok=True)
