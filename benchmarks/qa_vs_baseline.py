@@ -25,7 +25,7 @@ from lgi_studio.core.fit import FitConfig, quantize_for_file, run_fit
 from lgi_studio.core.metrics import psnr_8bit
 from lgi_studio.core.quantize import ScalarQuantizer, VectorQuantizer
 from lgi_studio.core.requantize import requantize
-from lgi_studio.core.schemes import get_scheme
+from lgi_studio.core.schemes import get_scheme, scheme_of
 from lgi_studio.io.images import load_image
 from lgi_studio.io.lgi_format import encode_lgi
 
@@ -64,7 +64,7 @@ def compare(path: Path, count: int, iterations: int, sizes: list[int], schemes: 
             start = time.perf_counter()
             q = quantize_for_file(plain.gaussians, image, SUM, name, size)  # what the .lgi stores, refit included
             seconds = plain_seconds + time.perf_counter() - start
-            quant = psnr_8bit(scheme.dequantize(q).render(), image)
+            quant = psnr_8bit(scheme_of(q).dequantize(q).render(), image)
             nbytes = len(encode_lgi(q))
             rows.append(_row(path.stem, name, size, False, plain.psnr, plain.psnr, quant, nbytes, pixels, seconds))
             cfg = FitConfig(count=count, iterations=iterations, qa_training=True, scheme=name, codebook_size=size)
@@ -72,7 +72,7 @@ def compare(path: Path, count: int, iterations: int, sizes: list[int], schemes: 
             qa = run_fit(image, cfg)
             q = qa.final_quantized(image)
             seconds = time.perf_counter() - start
-            quant = psnr_8bit(scheme.dequantize(q).render(), image)
+            quant = psnr_8bit(scheme_of(q).dequantize(q).render(), image)
             nbytes = len(encode_lgi(q))
             rows.append(_row(path.stem, name, size, True, qa.psnr, plain.psnr, quant, nbytes, pixels, seconds))
             print(" | ".join(rows[-2].values()), "\n" + " | ".join(rows[-1].values()), file=sys.stderr, flush=True)
@@ -108,9 +108,9 @@ def compression_table(path: Path, count: int, iterations: int) -> list[dict[str,
     for name in ("vq", "gaussianimage", "lgi", "lgi-sq"):
         scheme = get_scheme(name)
         q = scheme.quantize(g, SUM, scheme.train(g, SUM, None))
-        add(f"scheme {name} (.lgi file)", len(encode_lgi(q)), scheme.dequantize(q))
+        add(f"scheme {name} (.lgi file)", len(encode_lgi(q)), scheme_of(q).dequantize(q))
         q = quantize_for_file(g, image, SUM, name, None)
-        add(f"scheme {name}, colours refit (.lgi file)", len(encode_lgi(q)), scheme.dequantize(q))
+        add(f"scheme {name}, colours refit (.lgi file)", len(encode_lgi(q)), scheme_of(q).dequantize(q))
     return rows
 
 

@@ -53,10 +53,18 @@ SETTINGS = {
 }
 QUICK_SETTINGS = {"jpeg": (10, 40, 80), "webp": (5, 40, 80), "avif": (10, 40, 80), "jxl": (10.0, 3.5, 1.2), "png": (9,)}
 CLASSIC = tuple(SETTINGS)
-OURS = {"lgi-sq": ("lgi-sq", False), "lgi-sq-qa": ("lgi-sq", True), "lgi-qa": ("lgi", True), "lgi": ("lgi", False)}
-"""Our codecs: (scheme, quantization-aware training)."""
+OURS = {
+    "lgi-sq": ("lgi-sq", False, "fixed"),
+    "lgi-sq-auto": ("lgi-sq", False, "auto"),
+    "lgi-sq-qa": ("lgi-sq", True, "auto"),
+    "lgi-qa": ("lgi", True, "fixed"),
+    "lgi": ("lgi", False, "fixed"),
+}
+"""Our codecs: (scheme, quantization-aware training, quantization steps: fixed defaults or ``core.step_rule``).
+``lgi-sq`` is the first run's codec (fixed steps); ``lgi-sq-auto`` is the encoder's default since."""
 STYLES = {
     "lgi-sq": ("#c2255c", "o-", 2.4),
+    "lgi-sq-auto": ("#a61e4d", "D-", 2.4),
     "lgi-sq-qa": ("#c2255c", "o--", 1.4),
     "lgi-qa": ("#e8590c", "s-", 1.6),
     "lgi": ("#e8590c", "s--", 1.2),
@@ -155,39 +163,58 @@ def lgi_setting(codec: str, count: int, codebook: int, iterations: int) -> str:
 
 
 def run_lgi(codec: str, count: int, codebook: int, iterations: int, path: Path, files: Path) -> Point:
-    """Encode with our codec, write the ``.lgi``, read it back and score the decoded render."""
+    """Encode with our codec, write the ``.lgi``, read it back and score the decoded render.
+
+    A fit without QA does not depend on the scheme or its steps, so it is kept (``files/float``, scheme float32,
+    with its fit time) and codecs without QA quantize a kept fit of the same picture, count and iterations
+    instead of fitting again; their encode time is the kept fit time plus their own quantization."""
     from PIL import Image
 
     from lgi_kernels import ensure_backend
-    from lgi_studio.core.fit import FitConfig, run_fit
+    from lgi_studio.core.fit import FitConfig, quantize_for_file, run_fit
     from lgi_studio.core.schemes import get_scheme
     from lgi_studio.io.lgi_format import read_lgi, write_lgi
 
     ensure_backend()
     with Image.open(path) as im:
         original = np.asarray(im.convert("RGB"))
-    scheme, qa = OURS[codec]
+    scheme, qa, steps = OURS[codec]
     cfg = FitConfig(
         count=count,
         iterations=iterations,
         scheme=scheme,
         codebook_size=codebook if scheme == "lgi" else None,
         qa_training=qa,
+        quant_steps=steps,
     )
     image = original.astype(np.float32) / 255.0
-    start = time.perf_counter()
-    result = run_fit(image, cfg)
+    kept = files / "float" / f"{path.stem}-n{count}-it{iterations}.lgi"
     setting = lgi_setting(codec, count, codebook, iterations)
     target = files / codec / f"{path.stem}-{setting}.lgi"
     target.parent.mkdir(parents=True, exist_ok=True)
-    write_lgi(target, result.final_quantized(image))
-    seconds = time.perf_counter() - start
-    # the float fit too, losslessly (scheme float32), so quantization can be studied without refitting
-    float32 = get_scheme("float32")
-    write_lgi(target.with_name(f"{target.stem}-float32.lgi"), float32.quantize(result.gaussians, cfg.mode, {}))
+    result = None
+    if not qa and kept.exists():
+        fit_file = read_lgi(kept)
+        gaussians, fit_seconds = fit_file.gaussians(), float(fit_file.metadata["fit_seconds"])
+        float_psnr = psnr_8bit(gaussians.render(), image)
+        start = time.perf_counter()
+        quantized = quantize_for_file(gaussians, image, cfg.mode, scheme, cfg.codebook_size, cfg.seed, None, steps)
+    else:
+        start = time.perf_counter()
+        result = run_fit(image, cfg)
+        gaussians, float_psnr = result.gaussians, result.psnr
+        fit_seconds = time.perf_counter() - start
+        start = time.perf_counter()
+        quantized = result.final_quantized(image)
+    write_lgi(target, quantized)
+    seconds = fit_seconds + time.perf_counter() - start
+    if result is not None and not qa:
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        float32 = get_scheme("float32")
+        write_lgi(kept, float32.quantize(gaussians, cfg.mode, {}), metadata={"fit_seconds": fit_seconds})
     decoded = read_lgi(target).gaussians().render()
     point = score(codec, setting, path.stem, original, decoded, target.stat().st_size, seconds)
-    point.float_psnr = result.psnr
+    point.float_psnr = float_psnr
     return point
 
 
@@ -259,9 +286,22 @@ def bd_pair(anchor: tuple[np.ndarray, np.ndarray], test: tuple[np.ndarray, np.nd
     return (f"{rate:+.1f}", f"{gain:+.2f}") if np.isfinite(rate) and np.isfinite(gain) else ("-", "-")
 
 
-def summarize(points: list[Point], images: list[str], out: Path) -> str:
-    """Markdown tables (mean curves, PSNR at fixed rates, BD figures) and the RD plot."""
-    codecs = [c for c in (*OURS, *CLASSIC) if any(p.codec == c for p in points)]
+def complete_images(points: list[Point], codec: str) -> list[str]:
+    """The images on which ``codec`` has every setting it has anywhere."""
+    settings: dict[str, set[str]] = {}
+    for p in points:
+        if p.codec == codec:
+            settings.setdefault(p.image, set()).add(p.setting)
+    every = set().union(*settings.values()) if settings else set()
+    return sorted(name for name, own in settings.items() if own == every)
+
+
+def summarize(points: list[Point], images: list[str], out: Path, plot_name: str = "rd_kodak.png") -> str:
+    """Markdown tables (mean curves, PSNR at fixed rates, BD figures) and the RD plot, over ``images``. Our
+    codecs that lack some of them (a later codec, run on fewer images) get the same tables again over the
+    images they have, with their own plot."""
+    present = [c for c in (*OURS, *CLASSIC) if any(p.codec == c and p.image in images for p in points)]
+    codecs = [c for c in present if set(images) <= set(complete_images(points, c))]
     curves = {c: mean_curve(points, c, images) for c in codecs}
     lines = [f"Kodak, {len(images)} images: {', '.join(images)}", ""]
 
@@ -280,7 +320,7 @@ def summarize(points: list[Point], images: list[str], out: Path) -> str:
     lines += _table(rows, "Mean PSNR (dB) at fixed rates, each image interpolated in log-bpp ('-': not reached)")
 
     seconds = {}
-    for codec in OURS:
+    for codec in (c for c in OURS if c in codecs):
         mine = [p for p in points if p.codec == codec and p.image in images]
         if mine:
             times = [p.seconds for p in mine]
@@ -298,7 +338,12 @@ def summarize(points: list[Point], images: list[str], out: Path) -> str:
                 rows.append({"ours": ours, "against": name, "BD-rate %": rate, "BD-PSNR dB": gain})
     if rows:
         lines += _table(rows, "Bjontegaard deltas of our mean curves (negative BD-rate: fewer bits for the same PSNR)")
-    _plot(curves, out / "rd_kodak.png", len(images))
+    _plot(curves, out / plot_name, len(images))
+    for codec in (c for c in OURS if c in present and c not in codecs):
+        subset = [name for name in complete_images(points, codec) if name in images]
+        if subset:
+            lines += [f"## {codec} on the images it has", ""]
+            lines.append(summarize(points, subset, out, f"rd_kodak-{codec}.png"))
     return "\n".join(lines)
 
 
@@ -373,7 +418,7 @@ def main() -> None:
         "--files",
         type=Path,
         default=ROOT / "build" / "rd-files",
-        help="where the .lgi files go, and each fit float32 (*-float32.lgi)",
+        help="where the .lgi files go; fits without QA are kept in its float/ folder and reused",
     )
     args = parser.parse_args()
     out = args.out or (ROOT / "build" / "rd-quick" if args.quick else ROOT / "docs" / "rd")

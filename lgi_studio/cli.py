@@ -81,6 +81,7 @@ def _cmd_encode(args: argparse.Namespace) -> int:
             qa_start=args.qa_start,
             scheme=args.scheme or DEFAULT_SCHEME,
             codebook_size=None if args.codebook_size == "auto" else _int_arg(args.codebook_size, "--codebook-size"),
+            quant_steps=args.quant_steps,
         )
     except ValueError as exc:
         raise CliError(str(exc)) from exc
@@ -94,10 +95,10 @@ def _cmd_encode(args: argparse.Namespace) -> int:
     file_bytes = None
     if output.suffix.lower() == ".lgi":
         quantized = result.final_quantized(image)
-        from lgi_studio.core.schemes import get_scheme
+        from lgi_studio.core.schemes import scheme_of
         from lgi_studio.io.lgi_format import write_lgi
 
-        render = get_scheme(cfg.scheme).dequantize(quantized).render(mode=cfg.mode)
+        render = scheme_of(quantized).dequantize(quantized).render(mode=cfg.mode)
         meta = {
             "encoder": f"lgi-studio {__version__}",
             "iterations": cfg.total_iterations,
@@ -291,6 +292,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--scheme", default=None, help="lgi-sq (default) | lgi | gaussianimage | vq | float32 (lossless)"
     )
     encode.add_argument("--codebook-size", default="auto", help="colour codebook entries, 2-4096, or auto")
+    encode.add_argument(
+        "--quant-steps", default="auto", help="auto (lgi-sq's steps follow the operating point, default) | fixed"
+    )
     encode.add_argument("--metadata", action="store_true", help="record encoder settings and PSNR in the .lgi")
     encode.add_argument("--quiet", action="store_true", help="no progress bar")
     encode.set_defaults(run=_cmd_encode)

@@ -55,7 +55,7 @@ def check_encode(picture: Path, output: Path) -> str:
     from lgi_kernels import ensure_backend
     from lgi_studio.core.fit import FitConfig, run_fit
     from lgi_studio.core.metrics import psnr_8bit
-    from lgi_studio.core.schemes import get_scheme
+    from lgi_studio.core.schemes import scheme_of
     from lgi_studio.io.images import load_image
     from lgi_studio.io.lgi_format import read_lgi, write_lgi
 
@@ -67,7 +67,7 @@ def check_encode(picture: Path, output: Path) -> str:
     if quantized is None:
         msg = "encode: the fit returned no quantized Gaussians"
         raise SelfTestError(msg)
-    render = get_scheme(quantized.scheme).dequantize(quantized).render(mode=cfg.mode)
+    render = scheme_of(quantized).dequantize(quantized).render(mode=cfg.mode)
     psnr = psnr_8bit(render, image)
     if psnr < MIN_PSNR:
         msg = f"encode: PSNR {psnr:.2f} dB after {ITERATIONS} iterations, expected at least {MIN_PSNR} dB"

@@ -25,7 +25,8 @@ from .optim import Adam, StepSizes, cosine_decay
 from .quantize import MAX_CODEBOOK, MIN_CODEBOOK
 from .refit import refit_codebooks, refit_colours
 from .scheme_names import DEFAULT_SCHEME, SCHEMES
-from .schemes import LgiScalarColourScheme, Quantized, Scheme, get_scheme
+from .schemes import LgiScalarColourScheme, Quantized, Scheme, get_scheme, scheme_of, with_steps
+from .step_rule import STEP_RULES, colour_step, operating_steps
 
 PRESETS = {"fast": 500, "balanced": 2000, "high": 5000, "ultra": 10000}
 """Iteration budgets per preset (the original LGI encoder's)."""
@@ -57,6 +58,7 @@ class FitConfig:
     qa_start: float = 0.7
     scheme: str = DEFAULT_SCHEME
     codebook_size: int | None = None
+    quant_steps: str = "auto"
 
     def __post_init__(self) -> None:
         problems = []
@@ -71,6 +73,8 @@ class FitConfig:
                 )
             elif self.count is not None and self.codebook_size > self.count:
                 problems.append(f"codebook size {self.codebook_size} is larger than the Gaussian count {self.count}")
+        if self.quant_steps not in STEP_RULES:
+            problems.append(f"quant_steps must be one of {', '.join(STEP_RULES)}, got {self.quant_steps!r}")
         if self.preset not in PRESETS:
             problems.append(f"preset must be one of {', '.join(PRESETS)}, got {self.preset!r}")
         if self.count is not None and not 1 <= self.count <= 2_000_000:
@@ -135,7 +139,7 @@ class FitResult:
         sum mode with the colours then refit by least squares for the quantized geometry (``core.refit``)."""
         cfg = self.config
         return quantize_for_file(
-            self.gaussians, image, cfg.mode, cfg.scheme, cfg.codebook_size, cfg.seed, self.quantized
+            self.gaussians, image, cfg.mode, cfg.scheme, cfg.codebook_size, cfg.seed, self.quantized, cfg.quant_steps
         )
 
 
@@ -147,20 +151,32 @@ def quantize_for_file(
     codebook_size: int | None,
     seed: int = 0,
     quantized: Quantized | None = None,
+    quant_steps: str = "auto",
 ) -> Quantized:
     """Quantize ``gaussians`` (or take ``quantized``, e.g. from QA) and refit the colours for the quantized
     positions and shapes: codebook entries where colours go through codebooks, else per-Gaussian colours
-    that a scalar scheme then quantizes. ``quantized`` is not modified."""
-    scheme = get_scheme(scheme_name)
+    that a scalar scheme then quantizes. With ``quant_steps="auto"``, ``lgi-sq``'s steps follow the operating
+    point (``core.step_rule``). ``quantized`` is not modified."""
+    image = _check_image(image)
+    auto = quant_steps == "auto" and scheme_name == "lgi-sq" and len(gaussians) > 0
+    if quantized is not None:
+        scheme = scheme_of(quantized)
+    elif auto:
+        scheme = with_steps(scheme_name, operating_steps(len(gaussians), *gaussians.native_size))
+    else:
+        scheme = get_scheme(scheme_name)
     if quantized is None:
         quantized = scheme.quantize(gaussians, mode, scheme.train(gaussians, mode, codebook_size, seed=seed))
     if mode is not RenderMode.ACCUMULATED_SUM or not len(gaussians):
         return quantized
-    image = _check_image(image)
     decoded = scheme.dequantize(quantized)
     if isinstance(scheme, LgiScalarColourScheme):
         colours = refit_colours(decoded, image)
         refit = Gaussians(gaussians.means, gaussians.chol, colours, gaussians.opacities, gaussians.native_size)
+        if auto:
+            residual = gaussians.render(mode=mode) - image
+            step = colour_step(math.sqrt(float(np.mean(residual * residual))))
+            scheme = with_steps(scheme_name, quantized.state["steps"], step)
         return scheme.quantize(refit, mode, scheme.train(refit, mode, codebook_size, seed=seed))
     quantized = copy.deepcopy(quantized)
     uses = [use for use in scheme.codebooks(quantized) if use.columns == slice(5, 8)]
@@ -300,6 +316,8 @@ class _StagedQuantization:
     def __init__(self, cfg: FitConfig, gaussians: Gaussians) -> None:
         self.cfg = cfg
         self.scheme = get_scheme(cfg.scheme)
+        if cfg.quant_steps == "auto":
+            self.scheme = with_steps(cfg.scheme, operating_steps(len(gaussians), *gaussians.native_size))
         start = cfg.qa_start_iteration or 0
         self.shapes_from = start + (cfg.total_iterations - start) // 2
         self.shapes = False

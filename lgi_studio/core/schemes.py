@@ -484,7 +484,7 @@ class LgiScheme(Scheme):
 
     # scheme interface ---------------------------------------------------------------------------------
     def train(self, g, mode, codebook_size, seed=0, previous=None):
-        return self._train_colour(g, codebook_size, seed, previous)
+        return {"steps": self.steps, **self._train_colour(g, codebook_size, seed, previous)}
 
     def quantize(self, g, mode, state):
         symbols = {"position": self._position_codes(g.means, g.native_size), **self._shape_codes(g.chol, g.native_size)}
@@ -533,6 +533,7 @@ class LgiScheme(Scheme):
 
     def unpack(self, payload, n, native_size, mode):
         state, pos = self._unpack_colour_model(payload, 0)
+        state["steps"] = self.steps
         alphabets = self._colour_alphabets(state)
         _, _, nx, ny = self._grid(native_size)
         if mode is RenderMode.ACCUMULATED_SUM:
@@ -735,10 +736,17 @@ def get_scheme(name: str) -> Scheme:
     return table[name]()
 
 
-def with_steps(name: str, steps: LgiSteps) -> Scheme:
-    """The scheme called ``name``, with ``steps`` where it is one of the lgi family."""
+def with_steps(name: str, steps: LgiSteps, color_step: float | None = None) -> Scheme:
+    """The scheme called ``name``, with ``steps`` (and ``lgi-sq``'s colour step) where it is one of the lgi
+    family."""
     if name == "lgi":
         return LgiScheme(steps)
     if name == "lgi-sq":
-        return LgiScalarColourScheme(steps)
+        return LgiScalarColourScheme(steps, color_step)
     return get_scheme(name)
+
+
+def scheme_of(q: Quantized) -> Scheme:
+    """The scheme that decodes ``q``: its name's, with the steps ``q`` was quantized with (the lgi family
+    records them in its state; files in their header)."""
+    return with_steps(q.scheme, q.state["steps"]) if "steps" in q.state else get_scheme(q.scheme)

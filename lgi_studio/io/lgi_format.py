@@ -23,7 +23,7 @@ import zstandard
 from lgi_kernels import RenderMode
 from lgi_studio.core.entropy import EntropyError
 from lgi_studio.core.model import Gaussians
-from lgi_studio.core.schemes import LgiSteps, Quantized, Scheme, SchemeError, with_steps
+from lgi_studio.core.schemes import LgiSteps, Quantized, Scheme, SchemeError, scheme_of, with_steps
 
 from .atomic import atomic_writer
 
@@ -98,10 +98,11 @@ def _chunk(kind: bytes, payload: bytes) -> bytes:
     return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", crc)
 
 
-def encode_lgi(quantized: Quantized, steps: LgiSteps | None = None, metadata: dict | None = None) -> bytes:
-    """The bytes of a .lgi file holding ``quantized`` (``steps`` are the lgi scheme's, if it is that one)."""
-    steps = steps or LgiSteps()
-    scheme = with_steps(quantized.scheme, steps)
+def encode_lgi(quantized: Quantized, metadata: dict | None = None) -> bytes:
+    """The bytes of a .lgi file holding ``quantized``; the header records the lgi family's steps it was
+    quantized with."""
+    steps = quantized.state.get("steps", LgiSteps())
+    scheme = scheme_of(quantized)
     raw = scheme.pack(quantized)
     squeezed = zstandard.ZstdCompressor(level=19).compress(raw)
     use_zstd = len(squeezed) < len(raw)
@@ -117,11 +118,9 @@ def encode_lgi(quantized: Quantized, steps: LgiSteps | None = None, metadata: di
     return b"".join(parts)
 
 
-def write_lgi(
-    path: str | os.PathLike[str], quantized: Quantized, steps: LgiSteps | None = None, metadata: dict | None = None
-) -> int:
+def write_lgi(path: str | os.PathLike[str], quantized: Quantized, metadata: dict | None = None) -> int:
     """Write a .lgi file atomically; returns its size in bytes."""
-    data = encode_lgi(quantized, steps, metadata)
+    data = encode_lgi(quantized, metadata)
     with atomic_writer(path) as handle:
         handle.write(data)
     return len(data)

@@ -4,6 +4,7 @@ import pytest
 
 from lgi_studio import __version__
 from lgi_studio.cli import main
+from lgi_studio.core.step_rule import position_step
 
 
 def test_version(capsys):
@@ -73,6 +74,7 @@ def test_encode_writes_the_reconstruction_and_metrics(tmp_path, capsys):
         (["--codebook-size", "lots"], "--codebook-size takes a whole number"),
         (["--scheme", "jpeg"], "scheme must be one of"),
         (["--qa-start", "2"], "qa_start must be"),
+        (["--quant-steps", "fine"], "quant_steps must be one of"),
         (["--backend", "tpu"], "unknown backend"),
     ],
 )
@@ -127,6 +129,11 @@ def test_encode_to_lgi_then_info_and_decode_at_another_size(tmp_path, capsys):
     assert all(bits > 0 for bits in parts.values())
     assert info["file_bytes"] == lgi.stat().st_size
     assert info["metadata"]["qa_training"] is True
+    assert info["lgi_steps"]["position_px"] == position_step(40, 32, 24)  # the operating point's (auto)
+    assert main([*args, "--quant-steps", "fixed", "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["info", str(lgi), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["lgi_steps"]["position_px"] == 0.25
     assert main(["decode", "-i", str(lgi), "-o", str(tmp_path / "big.png"), "--scale", "2"]) == 0
     assert Image.open(tmp_path / "big.png").size == (64, 48)
     assert main(["decode", "-i", str(lgi), "-o", str(tmp_path / "w.png"), "--width", "16"]) == 0

@@ -10,8 +10,9 @@ from lgi_studio.core.fit import FitConfig, fit, run_fit
 from lgi_studio.core.model import Gaussians
 from lgi_studio.core.quantize import ResidualVectorQuantizer, ScalarQuantizer, VectorQuantizer, auto_codebook_size
 from lgi_studio.core.requantize import requantize
-from lgi_studio.core.schemes import SCHEMES, LgiScheme, SchemeError, get_scheme
+from lgi_studio.core.schemes import SCHEMES, LgiScheme, SchemeError, get_scheme, scheme_of
 from lgi_studio.core.shape import chol_to_shape, shape_to_chol
+from lgi_studio.core.step_rule import operating_steps
 from tests.core.test_fit import synthetic
 
 
@@ -156,7 +157,7 @@ def test_qa_result_holds_the_quantized_gaussians_and_their_bytes_match():
     image = synthetic()
     result = run_fit(image, FitConfig(count=120, iterations=40, qa_training=True, codebook_size=16))
     q = result.quantized
-    scheme = get_scheme(q.scheme)
+    scheme = scheme_of(q)
     assert q.n == 120
     decoded = scheme.dequantize(scheme.unpack(scheme.pack(q), q.n, q.native_size, q.mode))
     np.testing.assert_allclose(
@@ -199,10 +200,12 @@ def test_staged_qa_holds_positions_then_shapes_on_their_grids(monkeypatch):
     monkeypatch.setattr(fit_module, "rasterize_forward", spy)
     image = synthetic()
     cfg = FitConfig(count=100, iterations=10, qa_training=True, qa_start=0.4, densify=False, scheme="lgi-sq")
-    stream = fit(image, cfg)
-    events = list(stream)
+    events = list(fit(image, cfg))
     assert [e.phase for e in events].index("qa") == 4
-    lgi = get_scheme("lgi-sq")
+    result = run_fit(image, cfg)
+    del seen[10:]  # the second run's frames: the same again
+    lgi = scheme_of(result.quantized)
+    assert lgi.steps == operating_steps(100, 64, 48)  # the operating point's grid, as the file will record
     for k, (means, chol, _) in enumerate(seen[4:], start=4):
         g = Gaussians(means, chol, np.zeros((len(means), 3), np.float32), np.ones(len(means)), (64, 48))
         snapped = lgi.snap_geometry(g, shapes=k >= 7)
@@ -212,7 +215,6 @@ def test_staged_qa_holds_positions_then_shapes_on_their_grids(monkeypatch):
     assert not np.allclose(seen[4][1], seen[6][1])  # shapes still train until iteration 7
     assert all(np.array_equal(seen[7][1], c) for _, c, _ in seen[8:])  # then they are held
     assert not np.allclose(seen[7][2], seen[9][2])  # colours train to the end
-    result = run_fit(image, cfg)
     posthoc = lgi.quantize(result.gaussians, cfg.mode, lgi.train(result.gaussians, cfg.mode, None))
     for name, symbols in posthoc.symbols.items():
         np.testing.assert_array_equal(result.quantized.symbols[name], symbols)
