@@ -175,7 +175,7 @@ def quantize_for_file(
         refit = Gaussians(gaussians.means, gaussians.chol, colours, gaussians.opacities, gaussians.native_size)
         if auto:
             residual = gaussians.render(mode=mode) - image
-            step = colour_step(math.sqrt(float(np.mean(residual * residual))))
+            step = colour_step(math.sqrt(float(np.mean(residual * residual))), len(gaussians), *gaussians.native_size)
             scheme = with_steps(scheme_name, quantized.state["steps"], step)
         return scheme.quantize(refit, mode, scheme.train(refit, mode, codebook_size, seed=seed))
     quantized = copy.deepcopy(quantized)

@@ -2,10 +2,12 @@
 
 Fixed steps suit one operating point only. A few big Gaussians (low count) tolerate coarse positions, and
 a fit that still misses the picture by a lot gains nothing from colours finer than its own error; many small
-Gaussians close to the picture need the opposite. Measured on the rate-distortion benchmark's own fits
-(5000 iterations, docs/quantization.md): at N=700 coarser steps bought +0.5 dB at the same rate, at N=7000
-finer ones +0.1-0.3 dB. So the position step follows the spacing of the Gaussians and the colour step the
-fit's residual. Both are recorded in the file (header and colour model): decoders need no rule.
+Gaussians close to the picture need finer ones. Calibrated on the rate-distortion benchmark's own fits
+(kodim07 at six counts and kodim06 at N=7000, 5000 iterations; docs/quantization.md): against the fixed
+steps, at the same rate, +1.2 dB at N=700, +0.6 dB at N=2000, +0.1-0.2 dB at N=4500-7000. The position
+step follows the spacing of the Gaussians, the colour step the fit's residual times that spacing, and sizes
+and angles are coarser than the fixed defaults at every count measured. All of it is recorded in the file
+(header and colour model): decoders need no rule.
 """
 
 from __future__ import annotations
@@ -20,25 +22,42 @@ STEP_RULES = ("auto", "fixed")
 SPACING_PER_POSITION_STEP = 45.0
 """Mean spacing of the Gaussians (px) over the position step (px): a quarter pixel at N=3000 on 768x512."""
 
-COLOUR_STEP_PER_RMS = 7.0
-"""Colour step (in ``lgi-sq``'s footprint-scaled units) per unit of the float fit's RMS residual."""
+COLOUR_STEP_PER_RMS_PX = 0.8
+"""Colour step (in ``lgi-sq``'s footprint-scaled units) per unit of the float fit's RMS residual times the
+Gaussians' mean spacing in pixels."""
 
 MAX_POSITION_CELLS = 16
 COLOUR_STEP_RANGE = (0.04, 1.0)
 
 
+def spacing_px(count: int, width: int, height: int) -> float:
+    """Mean distance between neighbouring Gaussians spread evenly over the picture, in pixels."""
+    return math.sqrt(width * height / max(count, 1))
+
+
 def position_step(count: int, width: int, height: int) -> float:
     """Position step in pixels (1/k, as the header stores it) for ``count`` Gaussians on the picture."""
-    spacing = math.sqrt(width * height / max(count, 1))
-    return 1.0 / min(max(round(SPACING_PER_POSITION_STEP / spacing), 1), MAX_POSITION_CELLS)
+    cells = round(SPACING_PER_POSITION_STEP / spacing_px(count, width, height))
+    return 1.0 / min(max(cells, 1), MAX_POSITION_CELLS)
 
 
-def colour_step(residual_rms: float) -> float:
-    """``lgi-sq``'s colour step for a fit whose render misses the picture by ``residual_rms`` (RGB in [0, 1])."""
+def colour_step(residual_rms: float, count: int, width: int, height: int) -> float:
+    """``lgi-sq``'s colour step for ``count`` Gaussians whose render misses the picture by ``residual_rms``
+    (RGB in [0, 1]). Equal rate-distortion slopes for the colours and the curve itself give a step that grows
+    with the residual and with the bits a Gaussian may spend per pixel it covers."""
     low, high = COLOUR_STEP_RANGE
-    return float(min(max(COLOUR_STEP_PER_RMS * residual_rms, low), high))
+    return float(min(max(COLOUR_STEP_PER_RMS_PX * residual_rms * spacing_px(count, width, height), low), high))
+
+
+LOG2_SIZE_STEP = 1.0 / 8.0
+"""Size step in octaves: 1/8 beat 1/16, 1/12 and 1/10 at every count measured (1/6 about equal, 1/4 worse)."""
+
+ANGLE_PER_ASPECT = 48.0
+"""Angle levels per unit of elongation: 32-64 were within 0.03 dB of each other; 48 is their middle."""
 
 
 def operating_steps(count: int, width: int, height: int) -> LgiSteps:
-    """The lgi family's steps (positions by the rule; sizes and angles at their defaults)."""
-    return LgiSteps(position_px=position_step(count, width, height))
+    """The lgi family's steps for ``count`` Gaussians on a ``width`` x ``height`` picture."""
+    return LgiSteps(
+        position_px=position_step(count, width, height), log2_size=LOG2_SIZE_STEP, angle_per_aspect=ANGLE_PER_ASPECT
+    )

@@ -6,7 +6,13 @@ import pytest
 from lgi_kernels import RenderMode
 from lgi_studio.core.fit import FitConfig, quantize_for_file
 from lgi_studio.core.schemes import LgiScalarColourScheme, LgiSteps, scheme_of
-from lgi_studio.core.step_rule import COLOUR_STEP_RANGE, MAX_POSITION_CELLS, colour_step, position_step
+from lgi_studio.core.step_rule import (
+    COLOUR_STEP_RANGE,
+    MAX_POSITION_CELLS,
+    colour_step,
+    operating_steps,
+    position_step,
+)
 from lgi_studio.io.lgi_format import decode_lgi, encode_lgi
 from tests.core.test_refit import scene
 from tests.io.test_lgi_format import rows
@@ -22,8 +28,9 @@ def test_positions_get_finer_as_the_gaussians_get_denser_and_stay_recordable():
 
 
 def test_colour_step_follows_the_residual_within_its_range():
-    values = [colour_step(r) for r in (0.0, 0.01, 0.02, 0.05, 1.0)]
+    values = [colour_step(r, 3000, 768, 512) for r in (0.0, 0.01, 0.02, 0.05, 1.0)]
     assert values == sorted(values)
+    assert colour_step(0.02, 700, 768, 512) > colour_step(0.02, 7000, 768, 512)  # bigger Gaussians, coarser
     assert values[0] == COLOUR_STEP_RANGE[0]
     assert values[-1] == COLOUR_STEP_RANGE[1]
 
@@ -33,11 +40,13 @@ def test_auto_steps_reach_the_file_and_decode_exactly():
     mode = RenderMode.ACCUMULATED_SUM
     q = quantize_for_file(g, image, mode, "lgi-sq", None)
     fixed = quantize_for_file(g, image, mode, "lgi-sq", None, quant_steps="fixed")
-    assert q.state["steps"] == LgiSteps(position_px=position_step(60, 24, 16))
+    assert q.state["steps"] == operating_steps(60, 24, 16)
+    assert q.state["steps"].position_px == position_step(60, 24, 16)
     assert q.state["steps"] != fixed.state["steps"] == LgiSteps()
     assert float(fixed.state["step"]) == pytest.approx(LgiScalarColourScheme.COLOR_STEP)
     residual = g.render() - image
-    assert float(q.state["step"]) == pytest.approx(colour_step(float(np.sqrt(np.mean(residual**2)))))
+    rms = float(np.sqrt(np.mean(residual**2)))
+    assert float(q.state["step"]) == pytest.approx(colour_step(rms, 60, 24, 16))
     f = decode_lgi(encode_lgi(q))
     assert f.header.steps == q.state["steps"]
     np.testing.assert_array_equal(rows(f.gaussians()), rows(scheme_of(q).dequantize(q)))  # file order differs
