@@ -49,7 +49,9 @@ def _row(image_name, scheme, size, qa, float_psnr, plain_psnr, quant_psnr, nbyte
     }
 
 
-def compare(path: Path, count: int, iterations: int, sizes: list[int], schemes: list[str]) -> list[dict[str, str]]:
+def compare(
+    path: Path, count: int, iterations: int, sizes: list[int], schemes: list[str], quant_steps: str
+) -> list[dict[str, str]]:
     """Encode seconds are the fit plus the quantization a .lgi needs (refit included), for both arms."""
     image = load_image(path)
     pixels = image.shape[0] * image.shape[1]
@@ -62,12 +64,20 @@ def compare(path: Path, count: int, iterations: int, sizes: list[int], schemes: 
         scheme = get_scheme(name)
         for size in sizes if scheme.sized_codebook and name != "gaussianimage" else [None]:
             start = time.perf_counter()
-            q = quantize_for_file(plain.gaussians, image, SUM, name, size)  # what the .lgi stores, refit included
+            # what the .lgi stores, refit included
+            q = quantize_for_file(plain.gaussians, image, SUM, name, size, quant_steps=quant_steps)
             seconds = plain_seconds + time.perf_counter() - start
             quant = psnr_8bit(scheme_of(q).dequantize(q).render(), image)
             nbytes = len(encode_lgi(q))
             rows.append(_row(path.stem, name, size, False, plain.psnr, plain.psnr, quant, nbytes, pixels, seconds))
-            cfg = FitConfig(count=count, iterations=iterations, qa_training=True, scheme=name, codebook_size=size)
+            cfg = FitConfig(
+                count=count,
+                iterations=iterations,
+                qa_training=True,
+                scheme=name,
+                codebook_size=size,
+                quant_steps=quant_steps,
+            )
             start = time.perf_counter()
             qa = run_fit(image, cfg)
             q = qa.final_quantized(image)
@@ -158,14 +168,19 @@ def main() -> None:
     parser.add_argument("--iterations", type=int, default=1000)
     parser.add_argument("--sizes", type=int, nargs="*", default=[64, 256, 1024])
     parser.add_argument("--schemes", nargs="*", default=["lgi-sq", "lgi", "gaussianimage", "vq"])
+    parser.add_argument("--quant-steps", default="auto", choices=["auto", "fixed"], help="lgi-sq's steps")
     parser.add_argument("--skip-compare", action="store_true")
     parser.add_argument("--skip-tables", action="store_true", help="no compression table, no slider latency")
     args = parser.parse_args()
     info = ensure_backend()
-    print(f"backend: {info.name}; N={args.count}, {args.iterations} iterations, QA from 70%")
+    print(f"backend: {info.name}; N={args.count}, {args.iterations} iterations, QA from 70%, {args.quant_steps} steps")
     paths = kodak_images(args.quick, args.images)
     if not args.skip_compare:
-        rows = [row for p in paths for row in compare(p, args.count, args.iterations, args.sizes, args.schemes)]
+        rows = [
+            row
+            for p in paths
+            for row in compare(p, args.count, args.iterations, args.sizes, args.schemes, args.quant_steps)
+        ]
         print_table(rows, "Post-hoc quantization (QA no) vs quantization-aware training (QA yes)")
     if args.skip_tables:
         return

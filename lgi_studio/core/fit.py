@@ -26,7 +26,7 @@ from .quantize import MAX_CODEBOOK, MIN_CODEBOOK
 from .refit import refit_codebooks, refit_colours
 from .scheme_names import DEFAULT_SCHEME, SCHEMES
 from .schemes import LgiScalarColourScheme, Quantized, Scheme, get_scheme, scheme_of, with_steps
-from .step_rule import STEP_RULES, colour_step, operating_steps
+from .step_rule import STEP_RULES, colour_step, encoder_scheme
 
 PRESETS = {"fast": 500, "balanced": 2000, "high": 5000, "ultra": 10000}
 """Iteration budgets per preset (the original LGI encoder's)."""
@@ -158,22 +158,18 @@ def quantize_for_file(
     that a scalar scheme then quantizes. With ``quant_steps="auto"``, ``lgi-sq``'s steps follow the operating
     point (``core.step_rule``). ``quantized`` is not modified."""
     image = _check_image(image)
-    auto = quant_steps == "auto" and scheme_name == "lgi-sq" and len(gaussians) > 0
-    if quantized is not None:
-        scheme = scheme_of(quantized)
-    elif auto:
-        scheme = with_steps(scheme_name, operating_steps(len(gaussians), *gaussians.native_size))
-    else:
-        scheme = get_scheme(scheme_name)
     if quantized is None:
+        scheme = encoder_scheme(scheme_name, quant_steps, len(gaussians), gaussians.native_size)
         quantized = scheme.quantize(gaussians, mode, scheme.train(gaussians, mode, codebook_size, seed=seed))
+    else:
+        scheme = scheme_of(quantized)
     if mode is not RenderMode.ACCUMULATED_SUM or not len(gaussians):
         return quantized
     decoded = scheme.dequantize(quantized)
     if isinstance(scheme, LgiScalarColourScheme):
         colours = refit_colours(decoded, image)
         refit = Gaussians(gaussians.means, gaussians.chol, colours, gaussians.opacities, gaussians.native_size)
-        if auto:
+        if quant_steps == "auto":
             residual = gaussians.render(mode=mode) - image
             step = colour_step(math.sqrt(float(np.mean(residual * residual))), len(gaussians), *gaussians.native_size)
             scheme = with_steps(scheme_name, quantized.state["steps"], step)
@@ -315,9 +311,7 @@ class _StagedQuantization:
 
     def __init__(self, cfg: FitConfig, gaussians: Gaussians) -> None:
         self.cfg = cfg
-        self.scheme = get_scheme(cfg.scheme)
-        if cfg.quant_steps == "auto":
-            self.scheme = with_steps(cfg.scheme, operating_steps(len(gaussians), *gaussians.native_size))
+        self.scheme = encoder_scheme(cfg.scheme, cfg.quant_steps, len(gaussians), gaussians.native_size)
         start = cfg.qa_start_iteration or 0
         self.shapes_from = start + (cfg.total_iterations - start) // 2
         self.shapes = False

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 
-from .schemes import LgiSteps
+from .schemes import LgiSteps, Scheme, get_scheme, with_steps
 
 STEP_RULES = ("auto", "fixed")
 """``auto``: the rule below; ``fixed``: ``LgiSteps()`` and ``lgi-sq``'s default colour step everywhere."""
@@ -61,3 +61,11 @@ def operating_steps(count: int, width: int, height: int) -> LgiSteps:
     return LgiSteps(
         position_px=position_step(count, width, height), log2_size=LOG2_SIZE_STEP, angle_per_aspect=ANGLE_PER_ASPECT
     )
+
+
+def encoder_scheme(name: str, rule: str, count: int, native_size: tuple[int, int]) -> Scheme:
+    """The scheme an encoder quantizes ``count`` Gaussians with: under the ``auto`` rule, ``lgi-sq`` with the
+    operating point's steps (its colour step is chosen after the refit, from the residual)."""
+    if rule == "auto" and name == "lgi-sq" and count > 0:
+        return with_steps(name, operating_steps(count, *native_size))
+    return get_scheme(name)
