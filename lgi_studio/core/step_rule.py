@@ -28,7 +28,13 @@ Gaussians' mean spacing in pixels."""
 
 MAX_POSITION_CELLS = 16
 COLOUR_STEP_RANGE = (0.04, 4.0)
-"""Bounds only: the rule gave 0.09-2.0 on Kodak; kodim08 at N=700 measured best at its 2.0 (1.0: -0.3 dB)."""
+"""Bounds only: the rule gave 0.09-2.0 on kodim06-08; kodim08 at N=700 measured best at its 2.0 (1.0: -0.3 dB)."""
+
+LOG2_SIZE_STEP = 1.0 / 8.0
+"""Size step in octaves: 1/8 beat 1/16, 1/12 and 1/10 at every count measured (1/6 about equal, 1/4 worse)."""
+
+ANGLE_PER_ASPECT = 48.0
+"""Angle levels per unit of elongation: 32-64 were within 0.04 dB of each other; 48 is their middle."""
 
 
 def spacing_px(count: int, width: int, height: int) -> float:
@@ -48,13 +54,6 @@ def colour_step(residual_rms: float, count: int, width: int, height: int) -> flo
     with the residual and with the bits a Gaussian may spend per pixel it covers."""
     low, high = COLOUR_STEP_RANGE
     return float(min(max(COLOUR_STEP_PER_RMS_PX * residual_rms * spacing_px(count, width, height), low), high))
-
-
-LOG2_SIZE_STEP = 1.0 / 8.0
-"""Size step in octaves: 1/8 beat 1/16, 1/12 and 1/10 at every count measured (1/6 about equal, 1/4 worse)."""
-
-ANGLE_PER_ASPECT = 48.0
-"""Angle levels per unit of elongation: 32-64 were within 0.04 dB of each other; 48 is their middle."""
 
 
 def operating_steps(count: int, width: int, height: int) -> LgiSteps:
