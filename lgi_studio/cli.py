@@ -222,6 +222,8 @@ def _cmd_info(args: argparse.Namespace) -> int:
             "angle_per_aspect": h.steps.angle_per_aspect,
             "color_stages": h.steps.color_stages,
         }
+        if "step" in lgi.quantized.state:  # lgi-sq's colour step (footprint-scaled units), from its colour model
+            info["colour_step"] = round(float(lgi.quantized.state["step"]), 4)
     if args.json:
         print(json.dumps(info, indent=1))
     else:

@@ -130,6 +130,7 @@ def test_encode_to_lgi_then_info_and_decode_at_another_size(tmp_path, capsys):
     assert info["file_bytes"] == lgi.stat().st_size
     assert info["metadata"]["qa_training"] is True
     assert info["lgi_steps"]["position_px"] == position_step(40, 32, 24)  # the operating point's (auto)
+    assert info["colour_step"] > 0
     assert main([*args, "--quant-steps", "fixed", "--quiet"]) == 0
     capsys.readouterr()
     assert main(["info", str(lgi), "--json"]) == 0
