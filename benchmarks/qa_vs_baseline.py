@@ -26,6 +26,7 @@ from lgi_studio.core.metrics import psnr_8bit
 from lgi_studio.core.quantize import ScalarQuantizer, VectorQuantizer
 from lgi_studio.core.requantize import requantize
 from lgi_studio.core.schemes import get_scheme, scheme_of
+from lgi_studio.core.step_rule import STEP_RULES
 from lgi_studio.io.images import load_image
 from lgi_studio.io.lgi_format import encode_lgi
 
@@ -168,7 +169,7 @@ def main() -> None:
     parser.add_argument("--iterations", type=int, default=1000)
     parser.add_argument("--sizes", type=int, nargs="*", default=[64, 256, 1024])
     parser.add_argument("--schemes", nargs="*", default=["lgi-sq", "lgi", "gaussianimage", "vq"])
-    parser.add_argument("--quant-steps", default="auto", choices=["auto", "fixed"], help="lgi-sq's steps")
+    parser.add_argument("--quant-steps", default="auto", choices=STEP_RULES, help="lgi-sq's steps")
     parser.add_argument("--skip-compare", action="store_true")
     parser.add_argument("--skip-tables", action="store_true", help="no compression table, no slider latency")
     args = parser.parse_args()
