@@ -63,7 +63,10 @@ ln -s /opt/lgi-studio/lgi "$deb/usr/bin/lgi"
 # the oldest glibc the bundled libraries accept is the newest symbol version any of them asks for
 glibc=$(find dist/lgi-studio -type f \( -name '*.so*' -o -name lgi -o -name lgi-studio \) -exec objdump -T {} + 2>/dev/null |
     grep -o 'GLIBC_2\.[0-9]*' | sed 's/GLIBC_//' | sort -t. -k2,2n -u | tail -1)
+# Debian's own variables name the maintainer (as dch reads them); without them the field is a placeholder
+maintainer="${DEBFULLNAME:-LGI Studio maintainers} <${DEBEMAIL:-maintainers@lgi-studio.invalid}>"
 sed -e "s/@VERSION@/$version/" -e "s/@ARCH@/$debarch/" -e "s/@GLIBC@/${glibc:-2.31}/" \
+    -e "s|@MAINTAINER@|$maintainer|" \
     -e "s/@INSTALLED_KB@/$(du -sk "$deb" --exclude=DEBIAN | cut -f1)/" \
     packaging/linux/control.in >"$deb/DEBIAN/control"
 # shared-mime-info, desktop-file-utils and hicolor-icon-theme refresh their caches through dpkg triggers:
