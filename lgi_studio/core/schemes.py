@@ -13,7 +13,7 @@ Schemes:
   ranges, colour residual VQ 2 stages x 8 entries: 56 bits per Gaussian, stored as exact bits.
 - ``lgi``: ours (docs/quantization.md): quarter-pixel positions in Morton order, delta- and range-coded;
   shapes as log-sizes and an angle whose precision follows the anisotropy; colour k-means codebook with
-  optional residual stages; every stream range-coded with its own histogram.
+  optional residual stages; every stream range-coded with its own model (``core.entropy``).
 """
 
 from __future__ import annotations

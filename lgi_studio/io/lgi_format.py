@@ -28,7 +28,9 @@ from lgi_studio.core.schemes import LgiSteps, Quantized, Scheme, SchemeError, sc
 from .atomic import atomic_writer
 
 SIGNATURE = b"\x89LGI\r\n\x1a\n"
-VERSION = 1
+VERSION = 2
+"""Version 2 added the parametric model of categorical streams (docs/lgi-format.md, Versioning)."""
+READABLE_VERSIONS = (1, 2)
 MAX_SIDE = 32768
 MAX_GAUSSIANS = 4_000_000
 MAX_CHUNK = 1 << 28
@@ -154,8 +156,8 @@ def _parse_header(payload: bytes) -> tuple[LgiHeader, int, bool]:
         msg = f"header chunk has {len(payload)} bytes, expected {_IHDR.size}"
         raise LgiFormatError(msg)
     version, flags, width, height, count, scheme_id, colour, raw_size, *steps = _IHDR.unpack(payload)
-    if version != VERSION:
-        msg = f"format version {version} is not supported (this reader knows version {VERSION})"
+    if version not in READABLE_VERSIONS:
+        msg = f"format version {version} is not supported (this reader knows versions 1 to {VERSION})"
         raise LgiFormatError(msg)
     if flags & ~(FLAG_ALPHA | FLAG_ZSTD):
         msg = f"unknown header flags {flags:#x}"

@@ -119,6 +119,19 @@ def test_wrong_signature_and_version_are_refused():
         decode_lgi(patched + data[8 + 32 :])
 
 
+def test_version_1_files_are_still_read():
+    data = encode_lgi(quantized("float32"))  # no categorical stream: its bytes are also a valid version-1 file
+    header = bytearray(data[16:36])
+    assert header[0] == lgi_format.VERSION == 2
+    header[0] = 1
+    patched = (
+        data[:8] + struct.pack(">I", 20) + b"IHDR" + bytes(header) + struct.pack(">I", zlib.crc32(b"IHDR" + header))
+    )
+    old = decode_lgi(patched + data[8 + 32 :])
+    assert old.header.version == 1
+    np.testing.assert_array_equal(old.gaussians().means, decode_lgi(data).gaussians().means)
+
+
 def _rebuild(width=64, height=48, count=10, raw_size=100, flags=lgi_format.FLAG_ZSTD, gaus=b"", scheme=3) -> bytes:
     header = lgi_format._IHDR.pack(1, flags, width, height, count, scheme, 0, raw_size, 4, 16, 32, 1)
     return (
