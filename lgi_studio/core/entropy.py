@@ -96,28 +96,31 @@ def encode_categorical(symbols: np.ndarray) -> bytes:
     if len(symbols) == 0:
         return bytes(out)
     counts = np.bincount(symbols, minlength=2)  # a one-symbol alphabet has no distribution to code with
-    histogram = bytearray()
-    write_varint(len(counts), histogram)
+    alphabet = bytearray()
+    write_varint(len(counts), alphabet)
+    histogram = bytearray(alphabet)
     for c in counts:
         write_varint(int(c), histogram)
-    used = counts > 0
-    histogram_bits = 8 * len(histogram) + _cross_entropy_bits(counts[used], counts[used] / len(symbols))
-    uniform_bits = len(symbols) * np.log2(len(counts))
-    parametric = _fit_parametric(counts) if len(counts) <= PARAMETRIC_MAX_ALPHABET else None
-    best = min(histogram_bits, uniform_bits, parametric[1] if parametric else np.inf)
+    # estimated size of each choice after the tag byte: side data plus the symbols under the model
+    bits = {
+        _HISTOGRAM: 8 * len(histogram) + _model_bits(counts, counts),
+        _UNIFORM: 8 * len(alphabet) + len(symbols) * np.log2(len(counts)),
+    }
+    params = _fit_parametric(counts) if len(counts) <= PARAMETRIC_MAX_ALPHABET else None
+    if params is not None:
+        bits[_PARAMETRIC] = 8 * (len(alphabet) + _PARAMS.size) + _model_bits(
+            counts, parametric_counts(len(counts), *params)
+        )
+    tag = min(bits, key=bits.__getitem__)
+    out.append(tag)
     encoder = RangeEncoder()
-    if parametric and best == parametric[1]:
-        params = parametric[0]
-        out.append(_PARAMETRIC)
-        write_varint(len(counts), out)
-        out += _PARAMS.pack(*params)
+    if tag == _PARAMETRIC:
+        out += alphabet + _PARAMS.pack(*params)
         encoder.encode(symbols, _categorical(parametric_counts(len(counts), *params)))
-    elif len(counts) > 1 and best == uniform_bits:
-        out.append(_UNIFORM)
-        write_varint(len(counts), out)
+    elif tag == _UNIFORM:
+        out += alphabet
         encoder.encode(symbols, Uniform(len(counts)))
     else:
-        out.append(_HISTOGRAM)
         out += histogram
         encoder.encode(symbols, _categorical(counts))
     return _words(encoder, out)
@@ -128,59 +131,66 @@ _UNIFORM = 1
 _PARAMETRIC = 2
 
 
-def parametric_counts(alphabet: int, centre: float, scale: float, tail: int) -> np.ndarray:
+def parametric_counts(alphabet: int, centre: float | np.ndarray, scale: float | np.ndarray, tail: int) -> np.ndarray:
     """Integer frequencies over [0, alphabet) of a Student-t with 2 * tail - 1 degrees of freedom, at least 1
-    each (so any symbol stays codable).
+    each (so any symbol stays codable). ``centre`` and ``scale`` may be [C, 1] arrays: then [C, alphabet].
 
-    Only +, -, *, / and floor, each exactly rounded under IEEE 754: the encoder and any decoder, on any
-    machine, build the same table from the same three numbers.
+    One IEEE 754 operation at a time, each exactly rounded, in the order docs/lgi-format.md gives: the encoder
+    and any decoder, on any machine, build the same integers from the same three numbers.
     """
     u = (np.arange(alphabet, dtype=np.float64) - np.float64(centre)) / np.float64(scale)
     base = 1.0 / (1.0 + u * u / float(2 * tail - 1))
-    weight = np.ones(alphabet)
-    for _ in range(tail):
+    weight = base
+    for _ in range(tail - 1):
         weight = weight * base
     return 1 + np.floor(weight * _RESOLUTION).astype(np.int64)
 
 
-def _cross_entropy_bits(counts: np.ndarray, p: np.ndarray) -> float:
-    return float(-(counts * np.log2(p)).sum())
+def parametric_model_ok(alphabet: int, centre: float, scale: float, tail: int) -> bool:
+    """Whether a reader accepts these parameters (the writer only uses ones that pass)."""
+    return (
+        2 <= alphabet <= PARAMETRIC_MAX_ALPHABET
+        and tail in TAILS
+        and bool(np.isfinite(centre) and abs(centre) <= 4 * alphabet)
+        and bool(np.isfinite(scale) and 1e-3 <= scale <= 4 * alphabet)
+    )
 
 
-def _fit_parametric(counts: np.ndarray) -> tuple[tuple[float, float, int], float]:
-    """The parametric model that codes ``counts`` in the fewest bits, and that many bits (side data included).
+def _model_bits(counts: np.ndarray, model: np.ndarray) -> np.ndarray:
+    """Bits to code symbols with these ``counts`` under the integer ``model`` ([A] or [C, A] for C models)."""
+    used = counts > 0
+    total = np.log2(model.sum(axis=-1))
+    return counts.sum() * total - (np.log2(model[..., used]) * counts[used]).sum(axis=-1)
+
+
+def _fit_parametric(counts: np.ndarray) -> tuple[float, float, int] | None:
+    """(centre, scale, tail) of the parametric model that codes ``counts`` in the fewest bits, or None if no
+    candidate is one a reader accepts.
 
     A coarse grid over every tail, centre and scale around the data's median and spread, then two finer grids
     around the best: vectorized over the candidates, a few milliseconds for the alphabets seen in files.
     """
-    k = np.arange(len(counts), dtype=np.float64)
-    used = counts > 0
     cdf = np.cumsum(counts) / counts.sum()
     q1, median, q3 = (float(np.searchsorted(cdf, f)) for f in (0.25, 0.5, 0.75))
     spread = max(0.5, (q3 - q1) / 2.0)
-    best = (np.inf, median, spread, TAILS[0])
-    for tail in TAILS:
-        best = min(best, _grid(k, counts, used, median, spread, spread, 2.0, tail))
-    _, centre, scale, tail = best
+    best = min(_grid(counts, median, spread, spread, 2.0, tail) for tail in TAILS)
     for step in (0.25, 0.06):
-        best = _grid(k, counts, used, centre, scale * step * 4, scale, 2.0 ** (step * 2), tail)
         _, centre, scale, tail = best
+        best = _grid(counts, centre, scale * step * 4, scale, 2.0 ** (step * 2), tail)
+    _, centre, scale, tail = best
     params = (float(np.float32(centre)), float(np.float32(scale)), tail)
-    model = parametric_counts(len(counts), *params)
-    bits = _cross_entropy_bits(counts[used], model[used] / model.sum())
-    return params, bits + 8 * (_PARAMS.size + 1)
+    return params if parametric_model_ok(len(counts), *params) else None
 
 
-def _grid(k, counts, used, centre, centre_span, scale, scale_span, tail) -> tuple[float, float, float, int]:
+def _grid(
+    counts: np.ndarray, centre: float, centre_span: float, scale: float, scale_span: float, tail: int
+) -> tuple[float, float, float, int]:
     """(bits, centre, scale, tail) of the best of 9 x 9 candidates: centres within +-centre_span, scales within a
     factor scale_span."""
     centres = centre + centre_span * np.linspace(-1.0, 1.0, 9)
     scales = scale * scale_span ** np.linspace(-1.0, 1.0, 9)
     cc, ss = (a.ravel()[:, None] for a in np.meshgrid(centres, scales))
-    u = (k[None, :] - cc) / ss
-    weight = (1.0 + u * u / (2 * tail - 1)) ** -float(tail)
-    model = 1.0 + np.floor(weight * _RESOLUTION)
-    bits = counts.sum() * np.log2(model.sum(axis=1)) - (np.log2(model[:, used]) * counts[used]).sum(axis=1)
+    bits = _model_bits(counts, parametric_counts(len(counts), cc, ss, tail))
     i = int(np.argmin(bits))
     return float(bits[i]), float(cc[i, 0]), float(ss[i, 0]), tail
 
@@ -210,7 +220,11 @@ def decode_categorical(data: bytes, pos: int = 0) -> tuple[np.ndarray, int]:
         return _decode(words, _categorical(counts), n), pos
     counts = np.zeros(alphabet, np.int64)
     for k in range(alphabet):
-        counts[k], pos = read_varint(data, pos)
+        count, pos = read_varint(data, pos)
+        if count > n:
+            msg = "stream histogram does not match its length"
+            raise EntropyError(msg)
+        counts[k] = count
     if counts.sum() != n:
         msg = "stream histogram does not match its length"
         raise EntropyError(msg)
@@ -223,12 +237,7 @@ def _read_parametric(data: bytes, pos: int, alphabet: int) -> tuple[np.ndarray, 
         msg = "parametric stream model is truncated"
         raise EntropyError(msg)
     centre, scale, tail = _PARAMS.unpack_from(data, pos)
-    if (
-        alphabet > PARAMETRIC_MAX_ALPHABET
-        or tail not in TAILS
-        or not (np.isfinite(centre) and abs(centre) <= 4 * alphabet)
-        or not (np.isfinite(scale) and 1e-3 <= scale <= 4 * alphabet)
-    ):
+    if not parametric_model_ok(alphabet, centre, scale, tail):
         msg = f"parametric stream model is out of range (alphabet {alphabet}, {centre}, {scale}, {tail})"
         raise EntropyError(msg)
     return parametric_counts(alphabet, centre, scale, tail), pos + _PARAMS.size

@@ -111,3 +111,14 @@ def test_mutated_streams_raise_only_entropy_errors():
         except EntropyError:
             continue
         assert decoded.dtype == np.int32
+
+
+def test_histogram_counts_beyond_the_stream_length_are_refused():
+    out = bytearray()
+    write_varint(10, out)
+    out.append(0)
+    write_varint(2, out)
+    write_varint(1 << 63, out)  # would overflow the count array
+    write_varint(0, out)
+    with pytest.raises(EntropyError, match="histogram does not match"):
+        decode_categorical(bytes(out))
