@@ -108,15 +108,14 @@ def encode_categorical(symbols: np.ndarray) -> bytes:
     }
     params = _fit_parametric(counts) if len(counts) <= PARAMETRIC_MAX_ALPHABET else None
     if params is not None:
-        bits[_PARAMETRIC] = 8 * (len(alphabet) + _PARAMS.size) + _model_bits(
-            counts, parametric_counts(len(counts), *params)
-        )
+        model = parametric_counts(len(counts), *params)
+        bits[_PARAMETRIC] = 8 * (len(alphabet) + _PARAMS.size) + _model_bits(counts, model)
     tag = min(bits, key=bits.__getitem__)
     out.append(tag)
     encoder = RangeEncoder()
     if tag == _PARAMETRIC:
         out += alphabet + _PARAMS.pack(*params)
-        encoder.encode(symbols, _categorical(parametric_counts(len(counts), *params)))
+        encoder.encode(symbols, _categorical(model))
     elif tag == _UNIFORM:
         out += alphabet
         encoder.encode(symbols, Uniform(len(counts)))
