@@ -110,24 +110,22 @@ def test_wrong_signature_and_version_are_refused():
     data = encode_lgi(quantized())
     with pytest.raises(LgiFormatError, match="wrong signature"):
         decode_lgi(b"\x89PNG\r\n\x1a\n" + data[8:])
-    header = bytearray(data[16:36])
-    header[0] = 9
-    patched = (
-        data[:8] + struct.pack(">I", 20) + b"IHDR" + bytes(header) + struct.pack(">I", zlib.crc32(b"IHDR" + header))
-    )
     with pytest.raises(LgiFormatError, match="format version 9 is not supported"):
-        decode_lgi(patched + data[8 + 32 :])
+        decode_lgi(_with_version(data, 9))
+
+
+def _with_version(data: bytes, version: int) -> bytes:
+    """``data`` with its header's version byte replaced (and the header's CRC recomputed)."""
+    header = bytearray(data[16:36])
+    header[0] = version
+    crc = struct.pack(">I", zlib.crc32(b"IHDR" + header))
+    return data[:8] + struct.pack(">I", 20) + b"IHDR" + bytes(header) + crc + data[8 + 32 :]
 
 
 def test_version_1_files_are_still_read():
     data = encode_lgi(quantized("float32"))  # no categorical stream: its bytes are also a valid version-1 file
-    header = bytearray(data[16:36])
-    assert header[0] == lgi_format.VERSION == 2
-    header[0] = 1
-    patched = (
-        data[:8] + struct.pack(">I", 20) + b"IHDR" + bytes(header) + struct.pack(">I", zlib.crc32(b"IHDR" + header))
-    )
-    old = decode_lgi(patched + data[8 + 32 :])
+    assert data[16] == lgi_format.VERSION == 2
+    old = decode_lgi(_with_version(data, 1))
     assert old.header.version == 1
     np.testing.assert_array_equal(old.gaussians().means, decode_lgi(data).gaussians().means)
 
