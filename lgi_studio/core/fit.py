@@ -24,6 +24,7 @@ from .model import Gaussians
 from .optim import Adam, StepSizes, cosine_decay
 from .quantize import MAX_CODEBOOK, MIN_CODEBOOK
 from .refit import refit_codebooks, refit_colours
+from .registry import codebook_problem
 from .scheme_names import DEFAULT_SCHEME, SCHEMES
 from .schemes import LgiScalarColourScheme, Quantized, Scheme, get_scheme, scheme_of, with_steps
 from .step_rule import STEP_RULES, colour_step, encoder_scheme
@@ -73,6 +74,8 @@ class FitConfig:
                 )
             elif self.count is not None and self.codebook_size > self.count:
                 problems.append(f"codebook size {self.codebook_size} is larger than the Gaussian count {self.count}")
+        if (problem := codebook_problem(self.scheme, self.codebook_size)) is not None:
+            problems.append(problem)
         if self.quant_steps not in STEP_RULES:
             problems.append(f"quant_steps must be one of {', '.join(STEP_RULES)}, got {self.quant_steps!r}")
         if self.preset not in PRESETS:

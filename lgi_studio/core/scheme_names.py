@@ -1,7 +1,10 @@
-"""The quantization schemes' names, importable without numpy-heavy or kernel imports (the GUI lists them)."""
+"""The quantization schemes' names, importable without numpy-heavy or kernel imports (the GUI lists them).
 
-SCHEMES = ("lgi-sq", "lgi", "gaussianimage", "vq", "float32")
-DEFAULT_SCHEME = "lgi-sq"
-"""Our best rate-distortion (docs/rate-distortion.md); ``lgi`` is the same with a colour codebook."""
-SIZED_CODEBOOK = frozenset({"lgi", "gaussianimage", "vq"})
-"""Schemes whose codebook size means something (the GUI's codebook box and slider)."""
+Derived from ``core.registry``, the one table of schemes. ``lgi-sq`` comes first, the default: our best
+rate-distortion (docs/rate-distortion.md); ``lgi`` is the same with a colour codebook. Only ``lgi`` and
+``vq`` have a sized codebook.
+"""
+
+from .registry import DEFAULT_SCHEME, SCHEMES, SIZED_CODEBOOK
+
+__all__ = ["DEFAULT_SCHEME", "SCHEMES", "SIZED_CODEBOOK"]

@@ -38,6 +38,7 @@ from .entropy import (
 )
 from .model import COV_FLOOR_PX2, Gaussians
 from .quantize import ResidualVectorQuantizer, ScalarQuantizer, VectorQuantizer, auto_codebook_size
+from .registry import REGISTRY
 from .scheme_names import SCHEMES, SIZED_CODEBOOK
 from .shape import SIGMA_MAX_PX, SIGMA_MIN_PX, chol_to_shape, shape_to_chol
 
@@ -722,18 +723,11 @@ def _decode_angles(data: bytes, pos: int, levels: np.ndarray) -> tuple[np.ndarra
 
 
 def get_scheme(name: str) -> Scheme:
-    """The scheme called ``name`` (one of ``SCHEMES``)."""
-    table = {
-        "lgi": LgiScheme,
-        "lgi-sq": LgiScalarColourScheme,
-        "gaussianimage": GaussianImageScheme,
-        "vq": VQScheme,
-        "float32": Float32Scheme,
-    }
-    if name not in table:
+    """The scheme called ``name`` (one of ``SCHEMES``), built from its ``core.registry`` entry."""
+    if name not in REGISTRY:
         msg = f"unknown quantization scheme {name!r}: use one of {', '.join(SCHEMES)}"
         raise SchemeError(msg)
-    return table[name]()
+    return globals()[REGISTRY[name].class_name]()
 
 
 def with_steps(name: str, steps: LgiSteps, color_step: float | None = None) -> Scheme:

@@ -425,7 +425,7 @@ class MainWindow(QMainWindow):
             "qa_training": self.qa.isChecked(),
             "qa_start": self.qa_start.value(),
             "scheme": self.scheme.currentText(),
-            "codebook_size": None if codebook == "auto" else int(codebook),
+            "codebook_size": None if codebook == "auto" or not self.codebook.isEnabled() else int(codebook),
         }
 
     # actions -------------------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ import zstandard
 from lgi_kernels import RenderMode
 from lgi_studio.core.entropy import EntropyError
 from lgi_studio.core.model import Gaussians
+from lgi_studio.core.registry import SCHEME_IDS
 from lgi_studio.core.schemes import LgiSteps, Quantized, Scheme, SchemeError, scheme_of, with_steps
 
 from .atomic import atomic_writer
@@ -39,7 +40,6 @@ MAX_PAYLOAD = 1 << 28
 MAX_BYTES_PER_GAUSSIAN = 64
 MAX_META = 1 << 20
 
-SCHEME_IDS = {"float32": 0, "vq": 1, "gaussianimage": 2, "lgi": 3, "lgi-sq": 4}
 FLAG_ALPHA = 1
 FLAG_ZSTD = 2
 _IHDR = struct.Struct(">BBHHIBBI4B")  # 20 bytes

@@ -144,7 +144,7 @@ def test_lgi_angle_precision_follows_elongation():
 
 
 def test_qa_switches_at_the_configured_iteration_and_reports_real_bits():
-    cfg = FitConfig(count=120, iterations=40, qa_training=True, qa_start=0.5, codebook_size=16)
+    cfg = FitConfig(count=120, iterations=40, qa_training=True, qa_start=0.5)
     events = list(fit(synthetic(), cfg))
     phases = [e.phase for e in events]
     assert phases.index("qa") == 20 == cfg.qa_start_iteration
@@ -155,7 +155,7 @@ def test_qa_switches_at_the_configured_iteration_and_reports_real_bits():
 
 def test_qa_result_holds_the_quantized_gaussians_and_their_bytes_match():
     image = synthetic()
-    result = run_fit(image, FitConfig(count=120, iterations=40, qa_training=True, codebook_size=16))
+    result = run_fit(image, FitConfig(count=120, iterations=40, qa_training=True))
     q = result.quantized
     scheme = scheme_of(q)
     assert q.n == 120
@@ -225,8 +225,8 @@ def test_staged_qa_holds_positions_then_shapes_on_their_grids(monkeypatch):
     [
         ({"qa_start": 1.5}, "qa_start must be"),
         ({"qa_start": -0.1}, "qa_start must be"),
-        ({"codebook_size": 0}, "codebook size must be between"),
-        ({"count": 50, "codebook_size": 64}, "larger than the Gaussian count"),
+        ({"scheme": "lgi", "codebook_size": 0}, "codebook size must be between"),
+        ({"scheme": "lgi", "count": 50, "codebook_size": 64}, "larger than the Gaussian count"),
         ({"scheme": "png"}, "scheme must be one of"),
     ],
 )

@@ -157,7 +157,7 @@ def test_settings_are_remembered(qtbot, tmp_path, picture):
     first = MainWindow(settings=settings)
     qtbot.addWidget(first)
     first.count.setValue(1234)
-    first.scheme.setCurrentText("gaussianimage")
+    first.scheme.setCurrentText("vq")
     first.qa.setChecked(False)
     first.qa_start.setValue(0.85)
     first.view_mode.setCurrentIndex(first.view_mode.findData("error"))
@@ -167,7 +167,7 @@ def test_settings_are_remembered(qtbot, tmp_path, picture):
     second = MainWindow(settings=settings)
     qtbot.addWidget(second)
     assert second.count.value() == 1234
-    assert second.scheme.currentText() == "gaussianimage"
+    assert second.scheme.currentText() == "vq"
     assert second.codebook.isEnabled()
     assert not second.qa.isChecked()
     assert second.qa_start.value() == pytest.approx(0.85)
@@ -241,3 +241,11 @@ def test_a_corrupt_lgi_is_reported_not_fatal(qtbot, window, tmp_path):
     window.open_image(bad)
     qtbot.waitUntil(lambda: window.status.text().startswith("Error: "), timeout=TIMEOUT_MS)
     assert window.engine.alive
+
+
+def test_the_codebook_size_goes_only_to_schemes_that_have_one(window):
+    """lgi-sq refuses a codebook size: the greyed-out box must not send the one it still shows."""
+    window.scheme.setCurrentText("lgi-sq")
+    assert window.fit_config()["codebook_size"] is None
+    window.scheme.setCurrentText("lgi")
+    assert window.fit_config()["codebook_size"] == 16
