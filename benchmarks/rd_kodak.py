@@ -170,12 +170,12 @@ def run_lgi(codec: str, count: int, codebook: int, iterations: int, path: Path, 
     instead of fitting again; their encode time is the kept fit time plus their own quantization."""
     from PIL import Image
 
-    from lgi_kernels import ensure_backend
-    from lgi_studio.core.fit import FitConfig, quantize_for_file, run_fit
+    from lgi_studio import codec as pipeline
+    from lgi_studio.core.fit import FitConfig
     from lgi_studio.core.schemes import get_scheme
     from lgi_studio.io.lgi_format import read_lgi, write_lgi
 
-    ensure_backend()
+    pipeline.start_backend()
     with Image.open(path) as im:
         original = np.asarray(im.convert("RGB"))
     scheme, qa, steps = OURS[codec]
@@ -198,15 +198,15 @@ def run_lgi(codec: str, count: int, codebook: int, iterations: int, path: Path, 
         gaussians, fit_seconds = fit_file.gaussians(), float(fit_file.metadata["fit_seconds"])
         float_psnr = psnr_8bit(gaussians.render(), image)
         start = time.perf_counter()
-        quantized = quantize_for_file(gaussians, image, cfg.mode, scheme, cfg.codebook_size, cfg.seed, None, steps)
+        encoded = pipeline.pack(gaussians, image, cfg)
     else:
         start = time.perf_counter()
-        result = run_fit(image, cfg)
+        result = pipeline.fit_picture(image, cfg)
         gaussians, float_psnr = result.gaussians, result.psnr
         fit_seconds = time.perf_counter() - start
         start = time.perf_counter()
-        quantized = result.final_quantized(image)
-    write_lgi(target, quantized)
+        encoded = pipeline.pack_fit(result, image)
+    pipeline.write_file(target, encoded.data)
     seconds = fit_seconds + time.perf_counter() - start
     if result is not None and not qa:
         kept.parent.mkdir(parents=True, exist_ok=True)

@@ -8,6 +8,7 @@ stops cleanly with exit 130 and leaves no half-written file.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -17,6 +18,7 @@ from pathlib import Path
 from lgi_studio import __version__
 
 EXIT_USAGE = 2
+DEFAULT_COUNT = 5000
 EXIT_INTERRUPTED = 130
 
 
@@ -55,22 +57,18 @@ def _check_writable(path: Path) -> None:
         raise CliError(f"cannot write {path}: it is a folder")
 
 
-def _cmd_encode(args: argparse.Namespace) -> int:
-    """Fit a picture with Gaussians and write the reconstruction."""
+def encode_config(args: argparse.Namespace):
+    """The ``FitConfig`` that ``lgi encode``'s options (shared by ``lgi batch``) describe."""
     from lgi_kernels import RenderMode
-    from lgi_studio.core.fit import FitConfig, fit
-    from lgi_studio.core.metrics import ms_ssim, psnr_8bit
+    from lgi_studio.core.fit import FitConfig
     from lgi_studio.core.scheme_names import DEFAULT_SCHEME
-    from lgi_studio.io.images import load_image, save_image
-    from lgi_studio.io.metrics_files import write_metrics
 
-    output = Path(args.output)
-    for path in (output, args.metrics_csv, args.metrics_json):
-        if path is not None:
-            _check_writable(Path(path))
+    targets = [args.target_size, args.target_bpp, args.target_psnr]
+    if any(t is not None for t in targets) and (args.count is not None or args.adaptive):
+        raise CliError("give -n/--count, --adaptive or a --target-*, not more than one")
     try:
-        cfg = FitConfig(
-            count=None if args.adaptive else args.count,
+        return FitConfig(
+            count=None if args.adaptive else DEFAULT_COUNT if args.count is None else args.count,
             preset=args.quality,
             iterations=args.iterations,
             mode=RenderMode.parse(args.render_mode),
@@ -85,32 +83,50 @@ def _cmd_encode(args: argparse.Namespace) -> int:
         )
     except ValueError as exc:
         raise CliError(str(exc)) from exc
-    image = load_image(args.input)
-    backend = _start_backend(args.backend)
-    result = _drive_with_progress(fit(image, cfg), quiet=args.quiet)
-    if result is None:
-        print("lgi: interrupted; nothing written", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    height, width = image.shape[:2]
-    file_bytes = None
-    if output.suffix.lower() == ".lgi":
-        quantized = result.final_quantized(image)
-        from lgi_studio.core.schemes import scheme_of
-        from lgi_studio.io.lgi_format import write_lgi
 
-        render = scheme_of(quantized).dequantize(quantized).render(mode=cfg.mode)
-        meta = {
-            "encoder": f"lgi-studio {__version__}",
-            "iterations": cfg.total_iterations,
-            "preset": cfg.preset,
-            "qa_training": cfg.qa_training,
-            "seed": cfg.seed,
-            "psnr": round(psnr_8bit(render, image), 3),
-        }
-        file_bytes = write_lgi(output, quantized, metadata=meta if args.metadata else None)
-    else:
-        render = result.gaussians.render(mode=cfg.mode)
-        save_image(output, render)
+
+def encode_target(args: argparse.Namespace, width: int, height: int):
+    """The ``--target-*`` option given, as a ``targets.Target`` (None when the count decides)."""
+    from lgi_studio.targets import Target
+
+    try:
+        return Target.from_options(args.target_size, args.target_bpp, args.target_psnr, width, height)
+    except ValueError as exc:
+        raise CliError(str(exc)) from exc
+
+
+def _cmd_encode(args: argparse.Namespace) -> int:
+    """Fit a picture with Gaussians and write the reconstruction."""
+    from lgi_studio import codec
+    from lgi_studio.core.metrics import ms_ssim, psnr_8bit
+    from lgi_studio.io.images import load_image, save_image
+    from lgi_studio.io.metrics_files import write_metrics
+
+    output = Path(args.output)
+    for path in (output, args.metrics_csv, args.metrics_json):
+        if path is not None:
+            _check_writable(Path(path))
+    cfg = encode_config(args)
+    image = load_image(args.input)
+    height, width = image.shape[:2]
+    target = encode_target(args, width, height)
+    if target is not None and output.suffix.lower() != ".lgi":
+        raise CliError("a --target-* sets the size or PSNR of a .lgi file: give an output ending in .lgi")
+    backend = _start_backend(args.backend)
+    file_bytes = encoded = None
+    with _progress_bar(args.quiet) as progress:
+        if output.suffix.lower() == ".lgi":
+            try:
+                options = {"target": target, "progress": progress, "record_settings": args.metadata}
+                encoded = codec.encode_image(image, cfg, **options)
+            except ValueError as exc:
+                raise CliError(str(exc)) from exc
+            result, render = encoded.fit, encoded.render
+            file_bytes = codec.write_file(output, encoded.data)
+        else:
+            result = codec.fit_picture(image, cfg, progress)
+            render = result.gaussians.render(mode=cfg.mode)
+            save_image(output, render)
     summary = {
         "input": str(args.input),
         "output": str(output),
@@ -130,6 +146,8 @@ def _cmd_encode(args: argparse.Namespace) -> int:
         "seconds": round(result.elapsed, 3),
         "iterations_per_second": round(cfg.total_iterations / result.elapsed, 2),
     }
+    if encoded is not None and encoded.target is not None:
+        summary.update(target=encoded.target.target.asked, target_met=encoded.target.met, fits=encoded.target.fits)
     history = {k: v.tolist() for k, v in result.history.items()}
     if args.metrics_json:
         write_metrics(args.metrics_json, history, summary, fmt="json")
@@ -137,9 +155,11 @@ def _cmd_encode(args: argparse.Namespace) -> int:
         write_metrics(args.metrics_csv, history, summary, fmt="csv")
     size = f", {file_bytes} bytes ({summary['bpp']} bpp, {cfg.scheme})" if file_bytes else ""
     print(
-        f"{output}: {len(result.gaussians)} Gaussians, PSNR {psnr_8bit(render, image):.2f} dB{size}, "
+        f"{output}: {summary['count']} Gaussians, PSNR {psnr_8bit(render, image):.2f} dB{size}, "
         f"{result.elapsed:.1f} s ({summary['iterations_per_second']} it/s, {backend})"
     )
+    if encoded is not None and encoded.target is not None:
+        print(encoded.target.describe(encoded))
     return 0
 
 
@@ -211,7 +231,9 @@ def _cmd_info(args: argparse.Namespace) -> int:
         "bits_per_gaussian": round(8 * lgi.file_bytes / max(1, h.count), 2),
         "metadata": lgi.metadata,
     }
-    if h.scheme in ("lgi", "lgi-sq"):
+    from lgi_studio.core.registry import LGI_FAMILY
+
+    if h.scheme in LGI_FAMILY:
         from lgi_studio.io.lgi_format import scheme_for
 
         parts = scheme_for(h).pack_parts(lgi.quantized)
@@ -239,24 +261,24 @@ def _cmd_self_test(args: argparse.Namespace) -> int:
     return run_self_test(engine=not args.no_engine)
 
 
-def _drive_with_progress(stream, quiet: bool):
-    """Pull a fit to the end under a progress bar; None when the user pressed Ctrl-C."""
+@contextlib.contextmanager
+def _progress_bar(quiet: bool):
+    """A progress callback for ``codec``, drawing one bar per fit (a target's search may fit again)."""
     from tqdm import tqdm
 
     bar = None
+
+    def show(progress) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(total=progress.total, unit="it", disable=quiet, dynamic_ncols=True, leave=False)
+        elif progress.iteration == 1:
+            bar.reset(total=progress.total)
+        bar.set_postfix_str(f"PSNR {progress.psnr:.2f} dB, N={progress.count}", refresh=False)
+        bar.update(1)
+
     try:
-        while True:
-            try:
-                progress = next(stream)
-            except StopIteration as done:
-                return done.value
-            if bar is None:
-                bar = tqdm(total=progress.total, unit="it", disable=quiet, dynamic_ncols=True, leave=False)
-            bar.set_postfix_str(f"PSNR {progress.psnr:.2f} dB, N={progress.count}", refresh=False)
-            bar.update(1)
-    except KeyboardInterrupt:
-        stream.close()
-        return None
+        yield show
     finally:
         if bar is not None:
             bar.close()
@@ -275,7 +297,7 @@ def build_parser() -> argparse.ArgumentParser:
     encode = commands.add_parser("encode", help="fit a picture with Gaussians")
     encode.add_argument("-i", "--input", required=True, help="picture to fit (PNG, JPEG, WebP, TIFF, BMP)")
     encode.add_argument("-o", "--output", required=True, help="where to write: .png writes the reconstruction")
-    encode.add_argument("-n", "--count", type=int, default=5000, help="number of Gaussians (default 5000)")
+    encode.add_argument("-n", "--count", type=int, default=None, help="number of Gaussians (default 5000)")
     encode.add_argument("--adaptive", action="store_true", help="choose the count from the picture's complexity")
     encode.add_argument(
         "-q", "--quality", default="balanced", help="preset: fast | balanced | high | ultra (iteration budgets)"
@@ -299,6 +321,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     encode.add_argument("--metadata", action="store_true", help="record encoder settings and PSNR in the .lgi")
     encode.add_argument("--quiet", action="store_true", help="no progress bar")
+    encode.add_argument("--target-size", default=None, help="file size to reach: bytes, or 20KB, 1.5MB (KB = 1000)")
+    encode.add_argument("--target-bpp", type=float, default=None, help="file size to reach, in bits per pixel")
+    encode.add_argument("--target-psnr", type=float, default=None, help="PSNR (dB) to reach with the smallest file")
     encode.set_defaults(run=_cmd_encode)
 
     decode = commands.add_parser("decode", help="render a .lgi file at any resolution")

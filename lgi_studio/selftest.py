@@ -51,36 +51,30 @@ def synthetic_picture(path: Path) -> Path:
 
 
 def check_encode(picture: Path, output: Path) -> str:
-    """Checks 1 and 2: fit in this process on the CPU, write the .lgi, read it back, compare renders."""
+    """Checks 1 and 2: encode in this process on the CPU through the codec's one pipeline (fit, quantize,
+    colour refit, pack), write the .lgi, read it back, compare renders."""
     from lgi_kernels import ensure_backend
-    from lgi_studio.core.fit import FitConfig, run_fit
-    from lgi_studio.core.metrics import psnr_8bit
-    from lgi_studio.core.schemes import scheme_of
+    from lgi_studio import codec
+    from lgi_studio.core.fit import FitConfig
     from lgi_studio.io.images import load_image
-    from lgi_studio.io.lgi_format import read_lgi, write_lgi
+    from lgi_studio.io.lgi_format import read_lgi
 
     backend = ensure_backend("cpu")
     image = load_image(picture)
     cfg = FitConfig(count=COUNT, iterations=ITERATIONS, qa_training=True, scheme="lgi", seed=0)
-    result = run_fit(image, cfg)
-    quantized = result.quantized  # the symbols quantization-aware training ended on: what a .lgi stores
-    if quantized is None:
-        msg = "encode: the fit returned no quantized Gaussians"
+    encoded = codec.encode_image(image, cfg)
+    if encoded.psnr < MIN_PSNR:
+        msg = f"encode: PSNR {encoded.psnr:.2f} dB after {ITERATIONS} iterations, expected at least {MIN_PSNR} dB"
         raise SelfTestError(msg)
-    render = scheme_of(quantized).dequantize(quantized).render(mode=cfg.mode)
-    psnr = psnr_8bit(render, image)
-    if psnr < MIN_PSNR:
-        msg = f"encode: PSNR {psnr:.2f} dB after {ITERATIONS} iterations, expected at least {MIN_PSNR} dB"
-        raise SelfTestError(msg)
-    size = write_lgi(output, quantized)
+    size = codec.write_file(output, encoded.data)
     lgi = read_lgi(output)
     again = lgi.gaussians().render(mode=lgi.header.mode)
-    if lgi.header.count != quantized.n or not np.allclose(again, render, atol=1e-6):
+    if lgi.header.count != encoded.quantized.n or not np.allclose(again, encoded.render, atol=1e-6):
         msg = f"file: {output.name} does not read back as written"
         raise SelfTestError(msg)
     return (
-        f"encode: {quantized.n} Gaussians, {ITERATIONS} iterations on {backend.name}, PSNR {psnr:.2f} dB, "
-        f"{result.elapsed:.1f} s\nfile:   {size} bytes written, read back, same render"
+        f"encode: {encoded.quantized.n} Gaussians, {ITERATIONS} iterations on {backend.name}, "
+        f"PSNR {encoded.psnr:.2f} dB, {encoded.fit.elapsed:.1f} s\nfile:   {size} bytes written, read back, same render"
     )
 
 

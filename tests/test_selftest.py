@@ -30,3 +30,16 @@ def test_both_commands_run_it(monkeypatch, capsys):
     assert app_main(["--self-test"]) == 0
     assert cli_main(["self-test", "--no-engine"]) == 0
     assert calls == [True, False]
+
+
+def test_self_test_encodes_through_the_codec_pipeline(tmp_path, monkeypatch):
+    """What the self-test checks is what ships: the codec's pipeline, colour refit included."""
+    from lgi_studio import codec
+    from lgi_studio.core import fit as fit_module
+
+    calls = []
+    real_pack, real_refit = codec.pack, fit_module.refit_codebooks
+    monkeypatch.setattr(codec, "pack", lambda *a, **k: calls.append("pack") or real_pack(*a, **k))
+    monkeypatch.setattr(fit_module, "refit_codebooks", lambda *a, **k: calls.append("refit") or real_refit(*a, **k))
+    assert selftest.run_self_test(tmp_path, engine=False, say=lambda line: None) == 0
+    assert calls == ["pack", "refit"]

@@ -93,3 +93,9 @@ def save_image(path: str | os.PathLike[str], image: np.ndarray) -> None:
     fmt = Image.registered_extensions().get(p.suffix.lower(), "PNG")
     with atomic_writer(p) as handle:
         Image.fromarray(data, "RGB").save(handle, format=fmt)
+
+
+def picture_from_pil(im: Image.Image) -> np.ndarray:
+    """An open PIL image as ``load_image`` reads a file: EXIF orientation applied, float RGB in [0, 1]."""
+    _check_size(Path(getattr(im, "filename", "") or "<image>"), im.size)
+    return _to_rgb_float(ImageOps.exif_transpose(im))
