@@ -326,6 +326,10 @@ def build_parser() -> argparse.ArgumentParser:
     encode.add_argument("--target-psnr", type=float, default=None, help="PSNR (dB) to reach with the smallest file")
     encode.set_defaults(run=_cmd_encode)
 
+    from lgi_studio.batch_cli import add_batch_parser
+
+    add_batch_parser(commands, encode)
+
     decode = commands.add_parser("decode", help="render a .lgi file at any resolution")
     decode.add_argument("-i", "--input", required=True, help=".lgi file")
     decode.add_argument("-o", "--output", required=True, help="picture to write (.png, .jpg, ...)")
