@@ -191,9 +191,10 @@ def write_report(outdir: Path, rows: list[dict]) -> None:
 
 def remove_stale_temporaries(outdir: Path) -> None:
     """Temporary files a killed batch left (``io.atomic``'s ``.NAME.XXXX.tmp``): never outputs, remove them."""
-    for stale in outdir.rglob(".*.lgi.*.tmp"):
-        with contextlib.suppress(OSError):
-            stale.unlink()
+    for pattern in (".*.lgi.*.tmp", ".report.json.*.tmp", ".report.csv.*.tmp"):
+        for stale in outdir.rglob(pattern):
+            with contextlib.suppress(OSError):
+                stale.unlink()
 
 
 def limit_threads(threads: int) -> None:
