@@ -327,8 +327,10 @@ def build_parser() -> argparse.ArgumentParser:
     encode.set_defaults(run=_cmd_encode)
 
     from lgi_studio.batch_cli import add_batch_parser
+    from lgi_studio.thumbnail import add_thumbnail_parser
 
     add_batch_parser(commands, encode)
+    add_thumbnail_parser(commands)
 
     decode = commands.add_parser("decode", help="render a .lgi file at any resolution")
     decode.add_argument("-i", "--input", required=True, help=".lgi file")

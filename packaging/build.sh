@@ -30,6 +30,7 @@ share=$stage/share
 rm -rf "$stage"
 install -D -m 644 resources/lgi-studio.desktop "$share/applications/lgi-studio.desktop"
 install -D -m 644 resources/lgi-studio-mime.xml "$share/mime/packages/lgi-studio.xml"
+install -D -m 644 resources/lgi-studio.thumbnailer "$share/thumbnailers/lgi-studio.thumbnailer"
 install -D -m 644 lgi_studio/resources/lgi-studio.svg "$share/icons/hicolor/scalable/apps/lgi-studio.svg"
 install -D -m 644 lgi_studio/resources/lgi-studio.svg "$share/icons/hicolor/scalable/mimetypes/application-x-lgi.svg"
 for size in 48 128 256; do

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Install LGI Studio from the unpacked .tar.gz: the app, the `lgi-studio` and `lgi` commands, the menu entry,
-# the icon and the .lgi file type.
+# the icon, the .lgi file type and its thumbnailer.
 #
 #   ./install.sh                      for you only, into ~/.local (no root needed)
 #   sudo ./install.sh --prefix /usr/local   for everyone on this computer
@@ -80,6 +80,12 @@ done
 desktop="$prefix/share/applications/lgi-studio.desktop"
 sed -e "s|^Exec=lgi-studio |Exec=\"$prefix/bin/lgi-studio\" |" -e "s|^TryExec=.*|TryExec=$prefix/bin/lgi-studio|" \
     "$desktop" >"$desktop.tmp" && mv "$desktop.tmp" "$desktop"
+# file managers run thumbnailers with a PATH that may lack $prefix/bin too
+thumbnailer="$prefix/share/thumbnailers/lgi-studio.thumbnailer"
+if [ -f "$thumbnailer" ]; then
+    sed -e "s|^Exec=lgi |Exec=\"$prefix/bin/lgi\" |" -e "s|^TryExec=.*|TryExec=$prefix/bin/lgi|" \
+        "$thumbnailer" >"$thumbnailer.tmp" && mv "$thumbnailer.tmp" "$thumbnailer"
+fi
 refresh_caches
 
 echo "LGI Studio installed in $app"
