@@ -45,15 +45,17 @@ class Job:
     target: tuple[int | str | None, float | None, float | None]  # --target-size, --target-bpp, --target-psnr
     backend: str | None
     record_settings: bool
+    keep_metadata: bool
     settings: dict  # JSON-able: what the report records and the fingerprint covers
 
 
-def settings_of(cfg: Any, target: tuple, record_settings: bool) -> dict:
+def settings_of(cfg: Any, target: tuple, record_settings: bool, keep_metadata: bool) -> dict:
     """The settings of a batch as JSON-able values (the render mode by name, the steps as numbers)."""
     values = dataclasses.asdict(cfg)
     values["mode"] = cfg.mode.value
     names = ("target_size", "target_bpp", "target_psnr")
-    return {**values, **dict(zip(names, target, strict=True)), "metadata": record_settings}
+    flags = {"metadata": record_settings, "keep_metadata": keep_metadata}
+    return {**values, **dict(zip(names, target, strict=True)), **flags}
 
 
 def collect_inputs(patterns: Iterable[str], recursive: bool) -> tuple[list[tuple[Path, Path]], list[str]]:
@@ -78,10 +80,11 @@ def collect_inputs(patterns: Iterable[str], recursive: bool) -> tuple[list[tuple
 
 
 def plan(
-    pictures: list[tuple[Path, Path]], outdir: Path, cfg: Any, target: tuple, backend: str | None, record: bool
+    pictures: list[tuple[Path, Path]], outdir: Path, cfg: Any, target: tuple, backend: str | None, flags: tuple
 ) -> tuple[list[Job], list[dict]]:
-    """The jobs, and a failed row for each picture whose output another picture already takes."""
-    settings = settings_of(cfg, target, record)
+    """The jobs, and a failed row for each picture whose output another picture already takes.
+    ``flags``: (``--metadata``, ``--keep-metadata``)."""
+    settings = settings_of(cfg, target, *flags)
     jobs, clashes, taken = [], [], {}
     for picture, relative in pictures:
         output = outdir / relative.with_suffix(".lgi")
@@ -90,7 +93,7 @@ def plan(
             clashes.append(_row(str(picture), str(output), "failed", reason, settings))
             continue
         taken[output] = picture
-        jobs.append(Job(str(picture), str(output), cfg, target, backend, record, settings))
+        jobs.append(Job(str(picture), str(output), cfg, target, backend, *flags, settings))
     return jobs, clashes
 
 
@@ -118,7 +121,9 @@ def encode_job(job: Job) -> dict:
         picture = codec.as_picture(job.input)
         height, width = picture.shape[:2]
         target = Target.from_options(*job.target, width, height)
-        encoded = codec.encode_image(picture, job.cfg, target=target, record_settings=job.record_settings)
+        kept = codec.carried_metadata(job.input) if job.keep_metadata else None
+        options = {"target": target, "record_settings": job.record_settings, "metadata": kept}
+        encoded = codec.encode_image(picture, job.cfg, **options)
         Path(job.output).parent.mkdir(parents=True, exist_ok=True)
         size = codec.write_file(job.output, encoded.data)
     except Exception as exc:  # noqa: BLE001 - whatever one picture raises is that picture's failure

@@ -50,8 +50,9 @@ def run_batch_command(args: argparse.Namespace) -> int:
         raise CliError(f"cannot write into {outdir}: it is a file")
     pictures, missing = batch.collect_inputs(args.inputs, args.recursive)
     target = (args.target_size, args.target_bpp, args.target_psnr)
-    jobs, clashes = batch.plan(pictures, outdir, cfg, target, args.backend, args.metadata)
-    settings = batch.settings_of(cfg, target, args.metadata)
+    flags = (args.metadata, args.keep_metadata)
+    jobs, clashes = batch.plan(pictures, outdir, cfg, target, args.backend, flags)
+    settings = batch.settings_of(cfg, target, *flags)
     clashes += [batch._row(m, "", "failed", "no such file, folder or match", settings) for m in missing]
     if not jobs and not clashes:
         raise CliError("no pictures found in " + ", ".join(args.inputs))

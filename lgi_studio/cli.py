@@ -99,7 +99,7 @@ def _cmd_encode(args: argparse.Namespace) -> int:
     """Fit a picture with Gaussians and write the reconstruction."""
     from lgi_studio import codec
     from lgi_studio.core.metrics import ms_ssim, psnr_8bit
-    from lgi_studio.io.images import load_image, save_image
+    from lgi_studio.io.images import load_image, picture_metadata, save_image
     from lgi_studio.io.metrics_files import write_metrics
 
     output = Path(args.output)
@@ -117,7 +117,8 @@ def _cmd_encode(args: argparse.Namespace) -> int:
     with _progress_bar(args.quiet) as progress:
         if output.suffix.lower() == ".lgi":
             try:
-                options = {"target": target, "progress": progress, "record_settings": args.metadata}
+                kept = codec.carried_metadata(args.input) if args.keep_metadata else None
+                options = {"target": target, "progress": progress, "record_settings": args.metadata, "metadata": kept}
                 encoded = codec.encode_image(image, cfg, **options)
             except ValueError as exc:
                 raise CliError(str(exc)) from exc
@@ -126,7 +127,7 @@ def _cmd_encode(args: argparse.Namespace) -> int:
         else:
             result = codec.fit_picture(image, cfg, progress)
             render = result.gaussians.render(mode=cfg.mode)
-            save_image(output, render)
+            save_image(output, render, keep=picture_metadata(args.input) if args.keep_metadata else None)
     summary = {
         "input": str(args.input),
         "output": str(output),
@@ -199,6 +200,7 @@ def _output_size(args: argparse.Namespace, width: int, height: int) -> tuple[int
 def _cmd_decode(args: argparse.Namespace) -> int:
     """Render a .lgi file to a picture at any size."""
     from lgi_kernels import RenderMode
+    from lgi_studio.codec import restored_metadata
     from lgi_studio.io.images import save_image
 
     lgi = _open_lgi(args.input)
@@ -207,7 +209,7 @@ def _cmd_decode(args: argparse.Namespace) -> int:
     width, height = _output_size(args, lgi.header.width, lgi.header.height)
     mode = RenderMode.parse(args.render_mode) if args.render_mode else lgi.header.mode
     _start_backend(args.backend)
-    save_image(output, lgi.gaussians().render(width, height, mode=mode))
+    save_image(output, lgi.gaussians().render(width, height, mode=mode), keep=restored_metadata(lgi.metadata))
     print(f"{output}: {width}x{height} from {lgi.header.count} Gaussians ({mode.value})")
     return 0
 
@@ -320,6 +322,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--quant-steps", default="auto", help="auto (lgi-sq's steps follow the operating point, default) | fixed"
     )
     encode.add_argument("--metadata", action="store_true", help="record encoder settings and PSNR in the .lgi")
+    encode.add_argument("--keep-metadata", action="store_true", help="carry the ICC profile and EXIF along")
     encode.add_argument("--quiet", action="store_true", help="no progress bar")
     encode.add_argument("--target-size", default=None, help="file size to reach: bytes, or 20KB, 1.5MB (KB = 1000)")
     encode.add_argument("--target-bpp", type=float, default=None, help="file size to reach, in bits per pixel")

@@ -277,6 +277,39 @@ def read_info(data: bytes | str | os.PathLike[str]) -> dict[str, Any]:
     }
 
 
+KEPT_METADATA_LIMIT = 512 * 1024
+"""Largest ICC profile plus EXIF we carry (base64 in the meta chunk, which readers cap at 1 MB)."""
+
+
+def carried_metadata(path: str | os.PathLike[str]) -> dict[str, str]:
+    """A picture file's ICC profile and EXIF for the ``.lgi`` meta chunk (base64; ``--keep-metadata``)."""
+    import base64
+
+    from lgi_studio.io.images import picture_metadata
+
+    kept = picture_metadata(path)
+    if sum(map(len, kept.values())) > KEPT_METADATA_LIMIT:
+        msg = f"{path}: its ICC profile and EXIF are over {KEPT_METADATA_LIMIT // 1024} KB, too large to keep"
+        raise ValueError(msg)
+    return {key: base64.b64encode(value).decode("ascii") for key, value in kept.items()}
+
+
+def restored_metadata(metadata: dict) -> dict[str, bytes]:
+    """The ICC profile and EXIF a ``.lgi`` file carries, as ``io.images.save_image`` embeds them."""
+    import base64
+    import binascii
+
+    restored = {}
+    for key in ("icc_profile", "exif"):
+        value = metadata.get(key)
+        if isinstance(value, str):
+            try:
+                restored[key] = base64.b64decode(value, validate=True)
+            except binascii.Error:
+                continue  # a damaged optional field: the picture is still the picture
+    return restored
+
+
 def write_file(path: str | os.PathLike[str], data: bytes) -> int:
     """Write ``data`` to ``path`` atomically (never half a file, an old one kept until the new is whole)."""
     from lgi_studio.io.atomic import atomic_writer

@@ -15,7 +15,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
 from .atomic import atomic_writer
 from .errors import ImageReadError
@@ -86,16 +86,33 @@ def to_uint8(image: np.ndarray) -> np.ndarray:
     return (np.clip(image, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
 
 
-def save_image(path: str | os.PathLike[str], image: np.ndarray) -> None:
-    """Write a float or uint8 RGB image atomically; the format follows the extension (PNG if none known)."""
+def save_image(path: str | os.PathLike[str], image: np.ndarray, keep: dict[str, bytes] | None = None) -> None:
+    """Write a float or uint8 RGB image atomically; the format follows the extension (PNG if none known).
+    ``keep``: ``icc_profile`` and ``exif`` bytes to embed (``picture_metadata``), where the format has room."""
     data = image if image.dtype == np.uint8 else to_uint8(image)
     p = Path(path)
     fmt = Image.registered_extensions().get(p.suffix.lower(), "PNG")
     with atomic_writer(p) as handle:
-        Image.fromarray(data, "RGB").save(handle, format=fmt)
+        Image.fromarray(data, "RGB").save(handle, format=fmt, **(keep or {}))
 
 
 def picture_from_pil(im: Image.Image) -> np.ndarray:
     """An open PIL image as ``load_image`` reads a file: EXIF orientation applied, float RGB in [0, 1]."""
     _check_size(Path(getattr(im, "filename", "") or "<image>"), im.size)
     return _to_rgb_float(ImageOps.exif_transpose(im))
+
+
+def picture_metadata(path: str | os.PathLike[str]) -> dict[str, bytes]:
+    """A picture file's ICC profile and EXIF (``--keep-metadata``), the EXIF without its orientation tag:
+    ``load_image`` has turned the pixels upright already."""
+    try:
+        with Image.open(path) as im:
+            kept = {"icc_profile": bytes(im.info["icc_profile"])} if im.info.get("icc_profile") else {}
+            exif = im.getexif()
+            exif.pop(ExifTags.Base.Orientation, None)
+            if len(exif):
+                kept["exif"] = exif.tobytes()
+    except (OSError, SyntaxError, ValueError) as exc:
+        msg = f"{path}: cannot read its metadata ({exc})"
+        raise ImageReadError(msg) from exc
+    return kept
