@@ -133,7 +133,7 @@ def _cmd_encode(args: argparse.Namespace) -> int:
         "output": str(output),
         "width": width,
         "height": height,
-        "count": len(result.gaussians),
+        "count": encoded.quantized.n if encoded is not None else len(result.gaussians),
         "render_mode": cfg.mode.value,
         "preset": cfg.preset,
         "iterations": cfg.total_iterations,

@@ -76,13 +76,20 @@ def test_a_size_below_the_smallest_file_is_refused():
 
 
 def test_the_cli_prints_asked_and_reached(tmp_path, capsys):
+    import json
+
+    from lgi_studio.io.lgi_format import read_lgi
+
     Image.fromarray(picture()).save(tmp_path / "p.png")
     args = ["encode", "-i", str(tmp_path / "p.png"), "-o", str(tmp_path / "p.lgi"), "--iterations", "60"]
-    assert main([*args, "--target-size", "1.2KB", "--quiet"]) == 0
+    assert main([*args, "--target-size", "1.2KB", "--quiet", "--metrics-json", str(tmp_path / "m.json")]) == 0
     assert SIZE_FLOOR * 1200 <= (tmp_path / "p.lgi").stat().st_size <= 1200
     out = capsys.readouterr().out
     assert "target 1.2KB: reached" in out
     assert "(met;" in out
+    summary = json.loads((tmp_path / "m.json").read_text())
+    assert summary["count"] == read_lgi(tmp_path / "p.lgi").header.count  # the file's, not the fit's
+    assert (summary["target"], summary["target_met"]) == ("1.2KB", True)
 
 
 @pytest.mark.parametrize(
