@@ -21,17 +21,16 @@ class SchemeEntry:
     file_id: int  # the IHDR byte; never reuse one
     sized_codebook: bool  # does ``codebook_size`` change what is stored?
     lgi_steps: bool  # quantized on the lgi family's grids (steps in the header)
-    summary: str
 
 
 REGISTRY: dict[str, SchemeEntry] = {
     entry.name: entry
     for entry in (
-        SchemeEntry("lgi-sq", "LgiScalarColourScheme", 4, False, True, "ours, scalar colours (best rate)"),
-        SchemeEntry("lgi", "LgiScheme", 3, True, True, "ours, a k-means colour codebook"),
-        SchemeEntry("gaussianimage", "GaussianImageScheme", 2, False, False, "ECCV'24: colour RVQ 2 x 8, fixed"),
-        SchemeEntry("vq", "VQScheme", 1, True, False, "one codebook over every parameter"),
-        SchemeEntry("float32", "Float32Scheme", 0, False, False, "lossless float parameters"),
+        SchemeEntry("lgi-sq", "LgiScalarColourScheme", 4, sized_codebook=False, lgi_steps=True),
+        SchemeEntry("lgi", "LgiScheme", 3, sized_codebook=True, lgi_steps=True),
+        SchemeEntry("gaussianimage", "GaussianImageScheme", 2, sized_codebook=False, lgi_steps=False),
+        SchemeEntry("vq", "VQScheme", 1, sized_codebook=True, lgi_steps=False),
+        SchemeEntry("float32", "Float32Scheme", 0, sized_codebook=False, lgi_steps=False),
     )
 }
 """In the order the CLI and the GUI offer them; the first is the default."""
