@@ -5,8 +5,8 @@ expensive part, so the search fits as few times as it can and then tries kept co
 least important Gaussians are dropped and the rest quantized with their colours refit by least squares for
 the quantized geometry (``core.refit``: a short refit, 25 conjugate-gradient steps), which costs about one
 second on a Kodak picture where a fit costs seconds to minutes. Cutting many Gaussians loses more than a
-fit at the smaller count would (``PRUNE_AT_MOST``), so the search rather fits again, and usually costs
-two fits.
+fit at the smaller count would (``PRUNE_AT_MOST``), so the search rather fits again: 2.3 fits per
+encode on Kodak at 10-40 KB (docs/targets.md).
 
 - Size: fit at the count the scheme's typical bytes per Gaussian predict, plus ``OVERSHOOT``. If the file
   is too large by at most ``PRUNE_AT_MOST``, search the kept count (secant steps inside the bracket of
