@@ -1,0 +1,184 @@
+"""The accumulated-sum rasterizer (pixel = sum of colour * G): forward with an optional L2 loss, and
+backward with the per-Gaussian reduction in the same launch.
+
+Along a row the exponent is quadratic in x, so consecutive values of G differ by a factor that itself
+changes by the constant exp(-A): after two exps per row, two multiplies per pixel. The backward pass sums
+the moments of dL/dq along each row (sum q', sum q' dx, sum q' dx^2) and turns them into conic and mean
+gradients once per row instead of once per pixel.
+"""
+
+import taichi as ti
+
+from .binning import Arr1f, Arr1i, Arr2f, Arr2i
+from .fastmath import fast_exp
+from .settings import TILE
+from .tiles import clipped_span, reduce_and_chain, row_span, store_gradient, tile_box
+
+Arr3f = ti.types.ndarray(dtype=ti.f32, ndim=3)
+Arr1d = ti.types.ndarray(dtype=ti.f64, ndim=1)
+
+
+@ti.func
+def _row_start(geom: Arr2f, g: ti.i32, dx: ti.f32, dy: ti.f32):
+    """G at offset (dx, dy) from Gaussian g's mean, and the ratio G(x + 1) / G(x) there."""
+    qa = geom[g, 2]
+    qb = geom[g, 3]
+    lin = qa * dx + qb * dy
+    q = (lin + qb * dy) * dx + geom[g, 4] * dy * dy
+    return fast_exp(-0.5 * q), fast_exp(-lin - 0.5 * qa)
+
+
+SPREAD = 64
+"""Loop iterations per tile in the forward launch: Taichi's CPU backend deals out parallel loops in blocks
+of at least 512 iterations, so a loop over the 1,536 tiles of a Kodak picture would feed three blocks to
+the threads; spreading each tile over 64 iterations (63 of them empty) gives 192 blocks of 8 tiles."""
+
+
+@ti.func
+def _draw_rows(geom: Arr2f, g: ti.i32, k2: ti.f32, colour, box, image: Arr3f):
+    """Add Gaussian g (colour ``colour``) to the rows of ``box`` = (xlo, xhi, ylo, yhi) it covers."""
+    step = geom[g, 7]
+    for y in range(box[2], box[3] + 1):
+        dy = ti.cast(y, ti.f32) + 0.5 - geom[g, 1]
+        lo, hi = row_span(geom, g, dy, box[0], box[1], k2, 0.0)
+        w, ratio = _row_start(geom, g, ti.cast(lo, ti.f32) + 0.5 - geom[g, 0], dy)
+        for x in range(lo, hi + 1):
+            image[y, x, 0] = image[y, x, 0] + w * colour[0]
+            image[y, x, 1] = image[y, x, 1] + w * colour[1]
+            image[y, x, 2] = image[y, x, 2] + w * colour[2]
+            w *= ratio
+            ratio *= step
+
+
+@ti.func
+def _tile_loss(x0, y0, x1, y1, image: Arr3f, target: Arr3f, v_scale: ti.f32, v_image: Arr3f):
+    """dL/dimage = v_scale * (image - target) over a tile, and its squared error in float64."""
+    sse = ti.cast(0.0, ti.f64)
+    for y in range(y0, y1 + 1):
+        for x in range(x0, x1 + 1):
+            for ch in ti.static(range(3)):
+                diff = image[y, x, ch] - target[y, x, ch]
+                v_image[y, x, ch] = diff * v_scale
+                sse += ti.cast(diff * diff, ti.f64)
+    return sse
+
+
+@ti.kernel
+def forward_sum(
+    t_begin: ti.i32,
+    t_end: ti.i32,
+    k2: ti.f32,
+    geom: Arr2f,
+    span: Arr2i,
+    colors: Arr2f,
+    offsets: Arr1i,
+    tile_list: Arr1i,
+    image: Arr3f,
+    with_loss: ti.template(),
+    target: Arr3f,
+    v_scale: ti.f32,
+    v_image: Arr3f,
+    tile_sse: Arr1d,
+):
+    """One item per tile, so pixel writes are plain; each Gaussian of the tile draws all its rows there.
+    With ``with_loss`` it also writes dL/dimage = v_scale * (image - target) and the tile's squared error."""
+    tiles_x = (image.shape[1] + TILE - 1) // TILE
+    for item in range((t_end - t_begin) * SPREAD):
+        if item % SPREAD == 0:
+            t = t_begin + item // SPREAD
+            x0, y0, x1, y1 = tile_box(t, tiles_x, image.shape[1], image.shape[0])
+            for y in range(y0, y1 + 1):
+                for x in range(x0, x1 + 1):
+                    for ch in ti.static(range(3)):
+                        image[y, x, ch] = 0.0
+            for k in range(offsets[t], offsets[t + 1]):
+                g = tile_list[k]
+                colour = ti.Vector([colors[g, 0], colors[g, 1], colors[g, 2]])
+                box = ti.Vector(clipped_span(span, g, x0, y0, x1, y1))
+                _draw_rows(geom, g, k2, colour, box, image)
+            if ti.static(with_loss):
+                tile_sse[t] = _tile_loss(x0, y0, x1, y1, image, target, v_scale, v_image)
+
+
+@ti.func
+def _pair_gradient(
+    k: ti.i32, g: ti.i32, t: ti.i32, k2: ti.f32, geom: Arr2f, span: Arr2i, colors: Arr2f, v_image: Arr3f
+):
+    """Gaussian g's gradient from the pixels of tile t: v_px, v_py, v_A, v_B, v_C, v_r, v_g, v_b."""
+    tiles_x = (v_image.shape[1] + TILE - 1) // TILE
+    x0, y0, x1, y1 = tile_box(t, tiles_x, v_image.shape[1], v_image.shape[0])
+    xlo, xhi, ylo, yhi = clipped_span(span, g, x0, y0, x1, y1)
+    px = geom[g, 0]
+    py = geom[g, 1]
+    step = geom[g, 7]
+    cr = colors[g, 0]
+    cg = colors[g, 1]
+    cb = colors[g, 2]
+    v_r = v_g = v_b = 0.0
+    m0y = m0yy = m1 = m1y = m2 = 0.0  # moments of w * (colour . dL/dpixel) over dx and dy
+    for y in range(ylo, yhi + 1):
+        dy = ti.cast(y, ti.f32) + 0.5 - py
+        lo, hi = row_span(geom, g, dy, xlo, xhi, k2, 0.0)
+        dx = ti.cast(lo, ti.f32) + 0.5 - px
+        w, ratio = _row_start(geom, g, dx, dy)
+        s0 = s1 = s2 = 0.0
+        for x in range(lo, hi + 1):
+            vr = v_image[y, x, 0]
+            vg = v_image[y, x, 1]
+            vb = v_image[y, x, 2]
+            v_r += w * vr
+            v_g += w * vg
+            v_b += w * vb
+            vq = w * (cr * vr + cg * vg + cb * vb)
+            s0 += vq
+            moment = vq * dx
+            s1 += moment
+            s2 += moment * dx
+            w *= ratio
+            ratio *= step
+            dx += 1.0
+        m0y += s0 * dy
+        m0yy += s0 * dy * dy
+        m1 += s1
+        m1y += s1 * dy
+        m2 += s2
+    qa = geom[g, 2]
+    qb = geom[g, 3]
+    qc = geom[g, 4]
+    # dL/dq = -w (colour . dL/dpixel) / 2 per pixel, and q = A dx^2 + 2 B dx dy + C dy^2 with d = pixel - mean
+    return qa * m1 + qb * m0y, qb * m1 + qc * m0y, -0.5 * m2, -m1y, -0.5 * m0yy, v_r, v_g, v_b
+
+
+@ti.kernel
+def backward_sum(
+    k_begin: ti.i32,
+    k_end: ti.i32,
+    reduce_count: ti.i32,
+    k2: ti.f32,
+    geom: Arr2f,
+    span: Arr2i,
+    colors: Arr2f,
+    pair_tile: Arr1i,
+    tile_list: Arr1i,
+    v_image: Arr3f,
+    pair_grad: Arr2f,
+    gauss_offsets: Arr1i,
+    gauss_pairs: Arr1i,
+    chol: Arr2f,
+    scale: ti.types.vector(3, ti.f32),
+    v_means: Arr2f,
+    v_chol: Arr2f,
+    v_colors: Arr2f,
+    v_opacities: Arr1f,
+):
+    """One item per (tile, Gaussian) pair in [k_begin, k_end), each writing its own partial; then, in the
+    same launch, the first ``reduce_count`` Gaussians' partials are summed (the last launch passes N)."""
+    for k in range(k_begin, k_end):
+        v_px, v_py, v_qa, v_qb, v_qc, v_r, v_g, v_b = _pair_gradient(
+            k, tile_list[k], pair_tile[k], k2, geom, span, colors, v_image
+        )
+        store_gradient(pair_grad, k, v_px, v_py, v_qa, v_qb, v_qc, v_r, v_g, v_b, 0.0)
+    for g in range(reduce_count):
+        reduce_and_chain(
+            g, pair_grad, 1, gauss_offsets, gauss_pairs, chol, scale, v_means, v_chol, v_colors, v_opacities
+        )
