@@ -12,42 +12,72 @@ import taichi as ti
 from .binning import Arr1f, Arr1i, Arr2f, Arr2i
 from .fastmath import fast_exp
 from .settings import TILE
-from .tiles import clipped_span, reduce_and_chain, row_span, store_gradient, tile_box
+from .tiles import clipped_span, reduce_and_chain, store_gradient, tile_box
 
 Arr3f = ti.types.ndarray(dtype=ti.f32, ndim=3)
 Arr1d = ti.types.ndarray(dtype=ti.f64, ndim=1)
-
-
-@ti.func
-def _row_start(geom: Arr2f, g: ti.i32, dx: ti.f32, dy: ti.f32):
-    """G at offset (dx, dy) from Gaussian g's mean, and the ratio G(x + 1) / G(x) there."""
-    qa = geom[g, 2]
-    qb = geom[g, 3]
-    lin = qa * dx + qb * dy
-    q = (lin + qb * dy) * dx + geom[g, 4] * dy * dy
-    return fast_exp(-0.5 * q), fast_exp(-lin - 0.5 * qa)
 
 
 SPREAD = 64
 """Loop iterations per tile in the forward launch: Taichi's CPU backend deals out parallel loops in blocks
 of at least 512 iterations, so a loop over the 1,536 tiles of a Kodak picture would feed three blocks to
 the threads; spreading each tile over 64 iterations (63 of them empty) gives 192 blocks of 8 tiles."""
+ROWS = 4
+"""Rows whose set-up (span, two exps) is computed together: independent work the CPU overlaps, where one
+row at a time waits on its sqrt and exps."""
+
+
+@ti.func
+def _rows_setup(shape, y0: ti.i32, xlo: ti.i32, xhi: ti.i32, k2: ti.f32):
+    """For rows y0 .. y0 + ROWS - 1: the span of pixels inside the cut-off, G at its first pixel and the
+    ratio G(x + 1) / G(x) there. ``shape`` = (px, py, A, B, C, 1/A)."""
+    px, py, qa, qb, qc, inv_qa = shape[0], shape[1], shape[2], shape[3], shape[4], shape[5]
+    lo = ti.Vector([0] * ROWS, dt=ti.i32)
+    hi = ti.Vector([0] * ROWS, dt=ti.i32)
+    w = ti.Vector([0.0] * ROWS, dt=ti.f32)
+    ratio = ti.Vector([0.0] * ROWS, dt=ti.f32)
+    for r in ti.static(range(ROWS)):
+        dy = ti.cast(y0 + r, ti.f32) + 0.5 - py
+        bdy = qb * dy
+        disc = bdy * bdy - qa * (qc * dy * dy - k2)
+        cx = px - 0.5 - bdy * inv_qa
+        half = ti.sqrt(ti.max(disc, 0.0)) * inv_qa
+        lo[r] = ti.max(xlo, ti.cast(ti.ceil(ti.max(cx - half, -1.0)), ti.i32))
+        hi[r] = ti.min(xhi, ti.cast(ti.floor(ti.min(cx + half, ti.cast(xhi + 1, ti.f32))), ti.i32))
+        if disc < 0.0:
+            hi[r] = lo[r] - 1
+        dx = ti.cast(lo[r], ti.f32) + 0.5 - px
+        lin = qa * dx + bdy
+        q = (lin + bdy) * dx + qc * dy * dy
+        w[r] = fast_exp(-0.5 * ti.min(q, 100.0))
+        ratio[r] = fast_exp(ti.min(-lin - 0.5 * qa, 80.0))
+    return lo, hi, w, ratio
+
+
+@ti.func
+def gaussian_shape(geom: Arr2f, g: ti.i32):
+    """(px, py, A, B, C, 1/A) of Gaussian g, loaded once into registers."""
+    return ti.Vector([geom[g, 0], geom[g, 1], geom[g, 2], geom[g, 3], geom[g, 4], geom[g, 8]])
 
 
 @ti.func
 def _draw_rows(geom: Arr2f, g: ti.i32, k2: ti.f32, colour, box, image: Arr3f):
     """Add Gaussian g (colour ``colour``) to the rows of ``box`` = (xlo, xhi, ylo, yhi) it covers."""
     step = geom[g, 7]
-    for y in range(box[2], box[3] + 1):
-        dy = ti.cast(y, ti.f32) + 0.5 - geom[g, 1]
-        lo, hi = row_span(geom, g, dy, box[0], box[1], k2, 0.0)
-        w, ratio = _row_start(geom, g, ti.cast(lo, ti.f32) + 0.5 - geom[g, 0], dy)
-        for x in range(lo, hi + 1):
-            image[y, x, 0] = image[y, x, 0] + w * colour[0]
-            image[y, x, 1] = image[y, x, 1] + w * colour[1]
-            image[y, x, 2] = image[y, x, 2] + w * colour[2]
-            w *= ratio
-            ratio *= step
+    shape = gaussian_shape(geom, g)
+    for block in range((box[3] - box[2]) // ROWS + 1):
+        y0 = box[2] + block * ROWS
+        lo, hi, w0, ratio0 = _rows_setup(shape, y0, box[0], box[1], k2)
+        for r in ti.static(range(ROWS)):
+            if y0 + r <= box[3]:
+                w = w0[r]
+                ratio = ratio0[r]
+                for x in range(lo[r], hi[r] + 1):
+                    image[y0 + r, x, 0] = image[y0 + r, x, 0] + w * colour[0]
+                    image[y0 + r, x, 1] = image[y0 + r, x, 1] + w * colour[1]
+                    image[y0 + r, x, 2] = image[y0 + r, x, 2] + w * colour[2]
+                    w *= ratio
+                    ratio *= step
 
 
 @ti.func
@@ -114,34 +144,40 @@ def _pair_gradient(
     cr = colors[g, 0]
     cg = colors[g, 1]
     cb = colors[g, 2]
+    shape = gaussian_shape(geom, g)
     v_r = v_g = v_b = 0.0
     m0y = m0yy = m1 = m1y = m2 = 0.0  # moments of w * (colour . dL/dpixel) over dx and dy
-    for y in range(ylo, yhi + 1):
-        dy = ti.cast(y, ti.f32) + 0.5 - py
-        lo, hi = row_span(geom, g, dy, xlo, xhi, k2, 0.0)
-        dx = ti.cast(lo, ti.f32) + 0.5 - px
-        w, ratio = _row_start(geom, g, dx, dy)
-        s0 = s1 = s2 = 0.0
-        for x in range(lo, hi + 1):
-            vr = v_image[y, x, 0]
-            vg = v_image[y, x, 1]
-            vb = v_image[y, x, 2]
-            v_r += w * vr
-            v_g += w * vg
-            v_b += w * vb
-            vq = w * (cr * vr + cg * vg + cb * vb)
-            s0 += vq
-            moment = vq * dx
-            s1 += moment
-            s2 += moment * dx
-            w *= ratio
-            ratio *= step
-            dx += 1.0
-        m0y += s0 * dy
-        m0yy += s0 * dy * dy
-        m1 += s1
-        m1y += s1 * dy
-        m2 += s2
+    for block in range((yhi - ylo) // ROWS + 1):
+        y0 = ylo + block * ROWS
+        lo, hi, w0, ratio0 = _rows_setup(shape, y0, xlo, xhi, k2)
+        for r in ti.static(range(ROWS)):
+            if y0 + r <= yhi:
+                y = y0 + r
+                dy = ti.cast(y, ti.f32) + 0.5 - py
+                dx = ti.cast(lo[r], ti.f32) + 0.5 - px
+                w = w0[r]
+                ratio = ratio0[r]
+                s0 = s1 = s2 = 0.0
+                for x in range(lo[r], hi[r] + 1):
+                    vr = v_image[y, x, 0]
+                    vg = v_image[y, x, 1]
+                    vb = v_image[y, x, 2]
+                    v_r += w * vr
+                    v_g += w * vg
+                    v_b += w * vb
+                    vq = w * (cr * vr + cg * vg + cb * vb)
+                    s0 += vq
+                    moment = vq * dx
+                    s1 += moment
+                    s2 += moment * dx
+                    w *= ratio
+                    ratio *= step
+                    dx += 1.0
+                m0y += s0 * dy
+                m0yy += s0 * dy * dy
+                m1 += s1
+                m1y += s1 * dy
+                m2 += s2
     qa = geom[g, 2]
     qb = geom[g, 3]
     qc = geom[g, 4]
