@@ -18,7 +18,6 @@ from lgi_kernels import (
     RasterContext,
     RasterSettings,
     RenderMode,
-    Viewport,
     rasterize_backward,
     rasterize_forward,
     rasterize_forward_l2,
@@ -43,9 +42,6 @@ INIT_METHODS = ("content", "random")
 LOSSES = ("l2", "l1+ssim")
 SSIM_WEIGHT = 0.2
 """Weight of (1 - SSIM) in the l1+ssim loss (the rest is L1), as 3DGS uses."""
-COARSE_FRACTION = 0.5
-"""Share of a fit's first iterations that render at half resolution (a quarter of the pixels, measured in
-docs/kernels.md); the rest, densification's error maps and the final render are at full resolution."""
 
 
 @dataclass(frozen=True)
@@ -370,42 +366,6 @@ def _loss_and_gradient(
     return loss, v_image.astype(np.float32)
 
 
-@dataclass(frozen=True)
-class _Level:
-    """One resolution a fit renders at: settings that draw the Gaussians onto ``image`` exactly."""
-
-    settings: RasterSettings
-    image: np.ndarray  # [h, w, 3] float32
-    full: bool
-
-
-def _resolution_levels(gaussians: Gaussians, image: np.ndarray, mode: RenderMode) -> tuple[_Level, _Level | None]:
-    """The picture at full resolution and, when it is at least 64 px a side, at half: 2x2 means of its
-    even-sized crop, with a viewport covering exactly that crop and the covariance floor scaled to match."""
-    height, width = image.shape[:2]
-    full = _Level(gaussians.raster_settings(mode=mode), image, True)
-    if min(width, height) < 64 or COARSE_FRACTION <= 0.0:
-        return full, None
-    w, h = width // 2, height // 2
-    half = image[: 2 * h, : 2 * w].reshape(h, 2, w, 2, 3).mean(axis=(1, 3), dtype=np.float32)
-    viewport = Viewport(0.0, 0.0, 2 * w / width, 2 * h / height)
-    return full, _Level(gaussians.raster_settings(w, h, mode, viewport), half, False)
-
-
-def _level_at(levels: tuple[_Level, _Level | None], iteration: int, cfg: FitConfig, in_qa: bool) -> _Level:
-    """Half resolution for the first COARSE_FRACTION of the iterations (never during QA), else full."""
-    full, half = levels
-    coarse = half is not None and not in_qa and iteration < COARSE_FRACTION * cfg.total_iterations
-    return half if coarse else full
-
-
-def _at_full_resolution(render: np.ndarray, level: _Level, shown: Gaussians, full: _Level) -> np.ndarray:
-    """``render`` at the picture's size: densification's error map and the previews need it."""
-    if level.full:
-        return render
-    return rasterize_forward(*shown.arrays(), full.settings)[0]
-
-
 def _render_and_loss(
     name: str, shown: Gaussians, settings: RasterSettings, image: np.ndarray
 ) -> tuple[np.ndarray, RasterContext, float, float, np.ndarray]:
@@ -436,7 +396,7 @@ def fit(image: np.ndarray, cfg: FitConfig) -> Generator[FitProgress, None, FitRe
     gaussians = initialize(image, start_count, rng, cfg.init, cfg.mode, max_sigma_px=cap)
     adam = Adam(cfg.steps.per_parameter(width, height), len(gaussians))
     frozen = ("opacities",) if cfg.mode is RenderMode.ACCUMULATED_SUM else ()
-    levels = _resolution_levels(gaussians, image, cfg.mode)
+    settings = gaussians.raster_settings(mode=cfg.mode)
     schedule = _densify_schedule(cfg, target, start_count)
     total = cfg.total_iterations
     qa_start = cfg.qa_start_iteration
@@ -448,8 +408,7 @@ def fit(image: np.ndarray, cfg: FitConfig) -> Generator[FitProgress, None, FitRe
         if in_qa and qa is None:
             qa = (_StagedQuantization if get_scheme(cfg.scheme).staged_qa else _QuantizationAware)(cfg, gaussians)
         shown = qa.view(gaussians, it) if in_qa else gaussians
-        level = _level_at(levels, it, cfg, in_qa)
-        render, ctx, mse, loss, v_image = _render_and_loss(cfg.loss, shown, level.settings, level.image)
+        render, ctx, mse, loss, v_image = _render_and_loss(cfg.loss, shown, settings, image)
         grads = rasterize_backward(ctx, v_image)
         scale = cosine_decay(it / total, cfg.final_step_fraction)
         adam.step(gaussians, grads, scale, frozen + (qa.frozen if in_qa else ()))
@@ -458,16 +417,13 @@ def fit(image: np.ndarray, cfg: FitConfig) -> Generator[FitProgress, None, FitRe
         constrain(gaussians, cfg.mode, cap)
         canonical_chol(gaussians)
         if it + 1 in schedule:
-            full_render = _at_full_resolution(render, level, shown, levels[0])
-            gaussians = prune_and_densify(gaussians, adam, image, full_render, schedule[it + 1], rng, cfg.mode, cap)
+            gaussians = prune_and_densify(gaussians, adam, image, render, schedule[it + 1], rng, cfg.mode, cap)
         elapsed = time.perf_counter() - start_time
         psnr = 10.0 * math.log10(1.0 / max(mse, 1e-12))
         preview = None
         if elapsed - last_preview >= cfg.preview_interval_s or it + 1 == total:
             last_preview = elapsed
-            preview = (np.clip(_at_full_resolution(render, level, shown, levels[0]), 0.0, 1.0) * 255.0 + 0.5).astype(
-                np.uint8
-            )
+            preview = (np.clip(render, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
         for key, value in zip(history, (it + 1, loss, psnr, elapsed, len(gaussians)), strict=True):
             history[key][it] = value
         bits = qa.bits if in_qa else len(gaussians) * float_bits_per_gaussian(cfg.mode)
