@@ -22,7 +22,10 @@ from .settings import TILE, RasterSettings, RenderMode
 from .tiles import V_COLS
 
 WORK_PER_LAUNCH = 4_000_000
-"""Pixel evaluations per launch: about 5-10 ms on one 2-core machine, keeping GIL holds short."""
+"""Pixel evaluations per launch: about 5-10 ms of sum-mode work on one 2-core machine, keeping GIL holds
+short; a fit's render at Kodak size and N=5000 is one launch."""
+ALPHA_WEIGHT = 5
+"""How much an alpha-compositing pixel evaluation counts against WORK_PER_LAUNCH."""
 
 _NO_LOSS = np.zeros((1, 1, 3), dtype=np.float32)
 _NO_SSE = np.zeros(1, dtype=np.float64)
@@ -45,10 +48,11 @@ class RasterContext:
 def launch_chunks(binning: Binning, settings: RasterSettings, budget: int | None = None) -> list[tuple[int, int]]:
     """Split the tiles into consecutive runs of about ``budget`` pixel evaluations each (default WORK_PER_LAUNCH).
 
-    Alpha compositing does about twice the work per pixel evaluation of the plain sum, so it counts double.
+    Alpha compositing costs about three times the sum per pixel evaluation and counts fivefold: 0.8 M
+    evaluations a launch, as before the budget grew for the faster sum kernels, so its launches stay short.
     """
     budget = budget or WORK_PER_LAUNCH
-    weight = 2 if settings.mode is RenderMode.ALPHA else 1
+    weight = ALPHA_WEIGHT if settings.mode is RenderMode.ALPHA else 1
     cumulative = np.cumsum(weight * binning.tile_work + TILE * TILE)  # an empty tile still costs its loop
     cuts = np.searchsorted(cumulative, np.arange(budget, int(cumulative[-1]), budget), side="right")
     bounds = np.unique(np.concatenate([[0], cuts, [len(cumulative)]]))
