@@ -29,6 +29,8 @@ ALPHA_WEIGHT = 5
 
 _NO_LOSS = np.zeros((1, 1, 3), dtype=np.float32)
 _NO_SSE = np.zeros(1, dtype=np.float64)
+_NO_OFFSETS = np.zeros(1, dtype=np.int32)
+_NO_ROWS = np.zeros((1, 4), dtype=np.float32)
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,7 @@ class RasterContext:
     binning: Binning
     final_t: np.ndarray | None  # [H, W] float32, alpha mode only
     n_contrib: np.ndarray | None  # [H, W] int32, alpha mode only
+    rows: tuple[np.ndarray, np.ndarray] | None = None  # sum mode with a loss: row set-ups the forward kept
 
 
 def launch_chunks(binning: Binning, settings: RasterSettings, budget: int | None = None) -> list[tuple[int, int]]:
@@ -94,16 +97,28 @@ def _render(params: tuple[np.ndarray, ...], s: RasterSettings, target: np.ndarra
             launch(alpha_mode.forward_alpha, begin, end, k2, binning.geom, binning.span, colors, opacities,
                    binning.tile_offsets, binning.tile_list, image, final_t, n_contrib)  # fmt: skip
         return image, RasterContext(s, *params, binning, final_t, n_contrib), None, None
-    v_image, row_sse = _NO_LOSS, _NO_SSE
+    v_image, row_sse, rows = _NO_LOSS, _NO_SSE, (_NO_OFFSETS, _NO_ROWS)
     if target is not None:
         v_image = np.empty_like(image)
         row_sse = np.empty(s.tiles[0] * s.tiles[1], dtype=np.float64)
+        rows = _row_buffers(binning, s)
     v_scale = np.float32(2.0 / image.size)
     for begin, end in launch_chunks(binning, s):
         launch(sum_mode.forward_sum, begin, end, k2, binning.geom, binning.span, colors, binning.tile_offsets,
                binning.tile_list, image, target is not None, _NO_LOSS if target is None else target, v_scale,
-               v_image, row_sse)  # fmt: skip
-    return image, RasterContext(s, *params, binning, None, None), v_image, row_sse
+               v_image, row_sse, *rows)  # fmt: skip
+    kept = rows if target is not None else None
+    return image, RasterContext(s, *params, binning, None, None, kept), v_image, row_sse
+
+
+def _row_buffers(b: Binning, s: RasterSettings) -> tuple[np.ndarray, np.ndarray]:
+    """Where each pair's row set-ups go: pair k's rows (its rows inside its tile) from ``offsets[k]``."""
+    tile_y0 = (b.pair_tile // s.tiles[0]) * TILE
+    top = np.maximum(b.span[b.tile_list, 2], tile_y0)
+    bottom = np.minimum(b.span[b.tile_list, 3], np.minimum(tile_y0 + TILE, s.height) - 1)
+    offsets = np.zeros(len(b.tile_list) + 1, dtype=np.int64)
+    np.cumsum(np.maximum(bottom - top + 1, 0), out=offsets[1:])
+    return offsets[:-1].astype(np.int32), np.empty((max(1, int(offsets[-1])), 4), dtype=np.float32)
 
 
 def rasterize_forward(
@@ -192,5 +207,5 @@ def rasterize_backward(ctx: RasterContext, v_image: np.ndarray) -> Gradients:
         reduce_count = n if index == len(chunks) - 1 else 0
         launch(sum_mode.backward_sum, b.tile_offsets[begin], b.tile_offsets[end], reduce_count, k2, b.geom,
                b.span, ctx.colors, b.pair_tile, b.tile_list, v_image, pair_grad, b.gauss_offsets, b.gauss_pairs,
-               *outputs)  # fmt: skip
+               *outputs, ctx.rows is not None, *(ctx.rows or (_NO_OFFSETS, _NO_ROWS)))  # fmt: skip
     return grads

@@ -61,8 +61,11 @@ def gaussian_shape(geom: Arr2f, g: ti.i32):
 
 
 @ti.func
-def _draw_rows(geom: Arr2f, g: ti.i32, k2: ti.f32, colour, box, image: Arr3f):
-    """Add Gaussian g (colour ``colour``) to the rows of ``box`` = (xlo, xhi, ylo, yhi) it covers."""
+def _draw_rows(
+    geom: Arr2f, g: ti.i32, k2: ti.f32, colour, box, image: Arr3f, keep: ti.template(), row0: ti.i32, rows: Arr2f
+):
+    """Add Gaussian g (colour ``colour``) to the rows of ``box`` = (xlo, xhi, ylo, yhi) it covers; with
+    ``keep``, write each row's set-up to ``rows[row0 + y - ylo]`` for the backward pass."""
     step = geom[g, 7]
     shape = gaussian_shape(geom, g)
     for block in range((box[3] - box[2]) // ROWS + 1):
@@ -70,6 +73,8 @@ def _draw_rows(geom: Arr2f, g: ti.i32, k2: ti.f32, colour, box, image: Arr3f):
         lo, hi, w0, ratio0 = _rows_setup(shape, y0, box[0], box[1], k2)
         for r in ti.static(range(ROWS)):
             if y0 + r <= box[3]:
+                if ti.static(keep):
+                    _keep_row(rows, row0 + y0 + r - box[2], lo[r], hi[r], w0[r], ratio0[r])
                 w = w0[r]
                 ratio = ratio0[r]
                 for x in range(lo[r], hi[r] + 1):
@@ -78,6 +83,15 @@ def _draw_rows(geom: Arr2f, g: ti.i32, k2: ti.f32, colour, box, image: Arr3f):
                     image[y0 + r, x, 2] = image[y0 + r, x, 2] + w * colour[2]
                     w *= ratio
                     ratio *= step
+
+
+@ti.func
+def _keep_row(rows: Arr2f, i: ti.i32, lo: ti.i32, hi: ti.i32, w: ti.f32, ratio: ti.f32):
+    """A row's set-up as four floats (pixel indices are exact in float32 up to 2^24)."""
+    rows[i, 0] = ti.cast(lo, ti.f32)
+    rows[i, 1] = ti.cast(hi, ti.f32)
+    rows[i, 2] = w
+    rows[i, 3] = ratio
 
 
 @ti.func
@@ -109,9 +123,12 @@ def forward_sum(
     v_scale: ti.f32,
     v_image: Arr3f,
     tile_sse: Arr1d,
+    row_offsets: Arr1i,
+    rows: Arr2f,
 ):
     """One item per tile, so pixel writes are plain; each Gaussian of the tile draws all its rows there.
-    With ``with_loss`` it also writes dL/dimage = v_scale * (image - target) and the tile's squared error."""
+    With ``with_loss`` it also writes dL/dimage = v_scale * (image - target), the tile's squared error
+    and every row's set-up (pair k's rows from ``row_offsets[k]``), which the backward pass then reuses."""
     tiles_x = (image.shape[1] + TILE - 1) // TILE
     for item in range((t_end - t_begin) * SPREAD):
         if item % SPREAD == 0:
@@ -125,14 +142,43 @@ def forward_sum(
                 g = tile_list[k]
                 colour = ti.Vector([colors[g, 0], colors[g, 1], colors[g, 2]])
                 box = ti.Vector(clipped_span(span, g, x0, y0, x1, y1))
-                _draw_rows(geom, g, k2, colour, box, image)
+                _draw_rows(geom, g, k2, colour, box, image, with_loss, row_offsets[k], rows)
             if ti.static(with_loss):
                 tile_sse[t] = _tile_loss(x0, y0, x1, y1, image, target, v_scale, v_image)
 
 
 @ti.func
+def _stored_or_computed(kept: ti.template(), shape, y0: ti.i32, xlo, xhi, k2: ti.f32, i: ti.i32, rows: Arr2f):
+    """Rows y0 .. y0 + ROWS - 1's set-up: as the forward pass kept it, or computed again."""
+    lo = ti.Vector([0] * ROWS, dt=ti.i32)
+    hi = ti.Vector([0] * ROWS, dt=ti.i32)
+    w = ti.Vector([0.0] * ROWS, dt=ti.f32)
+    ratio = ti.Vector([0.0] * ROWS, dt=ti.f32)
+    if ti.static(kept):
+        for r in ti.static(range(ROWS)):
+            if i + r < rows.shape[0]:
+                lo[r] = ti.cast(rows[i + r, 0], ti.i32)
+                hi[r] = ti.cast(rows[i + r, 1], ti.i32)
+                w[r] = rows[i + r, 2]
+                ratio[r] = rows[i + r, 3]
+    else:
+        lo, hi, w, ratio = _rows_setup(shape, y0, xlo, xhi, k2)
+    return lo, hi, w, ratio
+
+
+@ti.func
 def _pair_gradient(
-    k: ti.i32, g: ti.i32, t: ti.i32, k2: ti.f32, geom: Arr2f, span: Arr2i, colors: Arr2f, v_image: Arr3f
+    k: ti.i32,
+    g: ti.i32,
+    t: ti.i32,
+    k2: ti.f32,
+    geom: Arr2f,
+    span: Arr2i,
+    colors: Arr2f,
+    v_image: Arr3f,
+    kept: ti.template(),
+    row0: ti.i32,
+    rows: Arr2f,
 ):
     """Gaussian g's gradient from the pixels of tile t: v_px, v_py, v_A, v_B, v_C, v_r, v_g, v_b."""
     tiles_x = (v_image.shape[1] + TILE - 1) // TILE
@@ -149,7 +195,7 @@ def _pair_gradient(
     m0y = m0yy = m1 = m1y = m2 = 0.0  # moments of w * (colour . dL/dpixel) over dx and dy
     for block in range((yhi - ylo) // ROWS + 1):
         y0 = ylo + block * ROWS
-        lo, hi, w0, ratio0 = _rows_setup(shape, y0, xlo, xhi, k2)
+        lo, hi, w0, ratio0 = _stored_or_computed(kept, shape, y0, xlo, xhi, k2, row0 + y0 - ylo, rows)
         for r in ti.static(range(ROWS)):
             if y0 + r <= yhi:
                 y = y0 + r
@@ -206,12 +252,16 @@ def backward_sum(
     v_chol: Arr2f,
     v_colors: Arr2f,
     v_opacities: Arr1f,
+    kept: ti.template(),
+    row_offsets: Arr1i,
+    rows: Arr2f,
 ):
     """One item per (tile, Gaussian) pair in [k_begin, k_end), each writing its own partial; then, in the
-    same launch, the first ``reduce_count`` Gaussians' partials are summed (the last launch passes N)."""
+    same launch, the first ``reduce_count`` Gaussians' partials are summed (the last launch passes N).
+    With ``kept`` the rows' set-ups come from the forward pass."""
     for k in range(k_begin, k_end):
         v_px, v_py, v_qa, v_qb, v_qc, v_r, v_g, v_b = _pair_gradient(
-            k, tile_list[k], pair_tile[k], k2, geom, span, colors, v_image
+            k, tile_list[k], pair_tile[k], k2, geom, span, colors, v_image, kept, row_offsets[k], rows
         )
         store_gradient(pair_grad, k, v_px, v_py, v_qa, v_qb, v_qc, v_r, v_g, v_b, 0.0)
     for g in range(reduce_count):
