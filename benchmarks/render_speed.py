@@ -1,6 +1,9 @@
 """Rasterizer speed at Kodak size: forward, forward+backward, launches, decode at 768x512 and 3840x2560.
 
 Run: ``python benchmarks/render_speed.py`` (``--quick`` for fewer repeats and sizes). Prints a table.
+"fwd+bwd" is a plain render and its backward pass; "fit step" is what a fit does per iteration before
+Adam (render, L2 loss and its image gradient, backward), each checkout its own way. Launches are a fit
+step's.
 
 ``--baseline VENV`` measures another checkout's kernels (installed in VENV, e.g. the commit before a kernel
 change) in the same run: each side runs in its own worker process, and the two are measured in turns,
@@ -61,6 +64,28 @@ def best_of(fn, repeats: int) -> float:
     return min(times)
 
 
+def _fit_step(params: tuple[np.ndarray, ...], settings, target: np.ndarray):
+    """What a fit does per iteration besides Adam: render, L2 loss and its image gradient, backward; with
+    the fused forward where this checkout has one, else as its fit loop did it (the loss in NumPy)."""
+    import lgi_kernels
+
+    if hasattr(lgi_kernels, "rasterize_forward_l2"):
+
+        def step() -> None:
+            _, ctx, v_image, _ = lgi_kernels.rasterize_forward_l2(*params, settings, target)
+            lgi_kernels.rasterize_backward(ctx, v_image)
+
+        return step
+
+    def step() -> None:
+        render, ctx = lgi_kernels.rasterize_forward(*params, settings)
+        diff = render - target
+        float(np.mean(diff * diff))
+        lgi_kernels.rasterize_backward(ctx, diff * np.float32(2.0 / diff.size))
+
+    return step
+
+
 def _measure_here(request: dict) -> dict:
     """One measurement in this process, with whichever ``lgi_kernels`` this interpreter imports."""
     from lgi_kernels import RasterSettings, RenderMode, rasterize_backward, rasterize_forward
@@ -76,10 +101,13 @@ def _measure_here(request: dict) -> dict:
         _, ctx = rasterize_forward(*params, settings)
         rasterize_backward(ctx, v_image)
 
+    target = np.random.default_rng(1).uniform(0.0, 1.0, (HEIGHT, WIDTH, 3)).astype(np.float32)
+    step = _fit_step(params, settings, target)
     repeats = request["repeats"]
     with recorded_launches() as launches:
-        fwd_bwd()
+        step()
     return {
+        "step": best_of(step, repeats),
         "fwd+bwd": best_of(fwd_bwd, repeats),
         "fwd": best_of(lambda: rasterize_forward(*params, settings), repeats),
         "decode big": best_of(lambda: rasterize_forward(*params, big), max(1, repeats // 3)),
@@ -141,6 +169,7 @@ def _row(n: int, mode: str, threads: int | None, got: dict[str, dict]) -> dict[s
         "threads": f"{threads or 'all'}",
         "fwd ms": f"{ours['fwd']:.1f}",
         "fwd+bwd ms": f"{ours['fwd+bwd']:.1f}",
+        "fit step ms": f"{ours['step']:.1f}",
         "launches": f"{ours['launches']}",
         "longest launch ms": f"{ours['longest']:.1f}",
         "decode 3840x2560 ms": f"{ours['decode big']:.0f}",
@@ -149,6 +178,8 @@ def _row(n: int, mode: str, threads: int | None, got: dict[str, dict]) -> dict[s
         base = got["baseline"]
         row["base fwd+bwd ms"] = f"{base['fwd+bwd']:.1f}"
         row["fwd+bwd speed-up"] = f"{base['fwd+bwd'] / ours['fwd+bwd']:.2f}x"
+        row["base fit step ms"] = f"{base['step']:.1f}"
+        row["fit step speed-up"] = f"{base['step'] / ours['step']:.2f}x"
         row["base launches"] = f"{base['launches']}"
         row["base decode big ms"] = f"{base['decode big']:.0f}"
     return row
