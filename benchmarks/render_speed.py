@@ -1,24 +1,35 @@
-"""Rasterizer speed at Kodak size: forward, forward+backward, longest launch, dense ratio, 5x decode.
+"""Rasterizer speed at Kodak size: forward, forward+backward, launches, decode at 768x512 and 3840x2560.
 
 Run: ``python benchmarks/render_speed.py`` (``--quick`` for fewer repeats and sizes). Prints a table.
+"fwd+bwd" is a plain render and its backward pass; "fit step" is what a fit does per iteration before
+Adam (render, L2 loss and its image gradient, backward), each checkout its own way. Launches are a fit
+step's.
+
+``--baseline VENV`` measures another checkout's kernels (installed in VENV, e.g. the commit before a kernel
+change) in the same run: each side runs in its own worker process, and the two are measured in turns,
+round after round, keeping each side's best. On a shared machine that is the only fair comparison: two runs
+minutes apart differ by more than most changes. ``--threads 1,2`` repeats everything per CPU thread count.
 """
 
+from __future__ import annotations
+
 import argparse
+import json
+import os
+import subprocess
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
-import taichi as ti
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from report import print_table
 
-from lgi_kernels import RasterSettings, RenderMode, ensure_backend, rasterize_backward, rasterize_forward
-from lgi_kernels.launches import recorded_launches
-
 WIDTH, HEIGHT = 768, 512
+DECODE_ZOOM = 5
+"""Decode is measured at 768x512 and at five times that per side (3840x2560)."""
 
 
 def fitted_like_gaussians(n: int, seed: int = 0) -> tuple[np.ndarray, ...]:
@@ -38,30 +49,16 @@ def fitted_like_gaussians(n: int, seed: int = 0) -> tuple[np.ndarray, ...]:
     return tuple(x.astype(np.float32) for x in (means, chol, colors, opacities))
 
 
-@ti.kernel
-def _dense_forward(
-    means: ti.types.ndarray(dtype=ti.f32, ndim=2),
-    chol: ti.types.ndarray(dtype=ti.f32, ndim=2),
-    colors: ti.types.ndarray(dtype=ti.f32, ndim=2),
-    image: ti.types.ndarray(dtype=ti.f32, ndim=3),
-):
-    """The untiled baseline: every pixel visits every Gaussian."""
-    for y, x in ti.ndrange(image.shape[0], image.shape[1]):
-        rgb = ti.Vector([0.0, 0.0, 0.0])
-        for g in range(means.shape[0]):
-            sx = ti.cast(image.shape[1], ti.f32)
-            sy = ti.cast(image.shape[0], ti.f32)
-            a = sx * sx * chol[g, 0] * chol[g, 0] + 0.25
-            b = sx * sy * chol[g, 0] * chol[g, 1]
-            c = sy * sy * (chol[g, 1] * chol[g, 1] + chol[g, 2] * chol[g, 2]) + 0.25
-            det = a * c - b * b
-            dx = x + 0.5 - means[g, 0] * sx
-            dy = y + 0.5 - means[g, 1] * sy
-            q = (c * dx * dx - 2.0 * b * dx * dy + a * dy * dy) / det
-            if q <= 9.0:
-                rgb += ti.exp(-0.5 * q) * ti.Vector([colors[g, 0], colors[g, 1], colors[g, 2]])
-        for ch in ti.static(range(3)):
-            image[y, x, ch] = rgb[ch]
+def best_cpu_of(fn, repeats: int) -> float:
+    """Smallest CPU time of this process (all its threads) for ``fn``, in milliseconds: on a machine other
+    people load, wall time mostly measures their load; CPU time measures the work."""
+    fn()
+    times = []
+    for _ in range(repeats):
+        start = time.process_time()
+        fn()
+        times.append((time.process_time() - start) * 1000.0)
+    return min(times)
 
 
 def best_of(fn, repeats: int) -> float:
@@ -79,59 +76,161 @@ def best_of(fn, repeats: int) -> float:
     return min(times)
 
 
-def measure(n: int, mode: RenderMode, repeats: int, dense: bool) -> dict[str, str]:
-    """One table row for ``n`` Gaussians."""
-    params = fitted_like_gaussians(n)
+def _fit_step(params: tuple[np.ndarray, ...], settings, target: np.ndarray):
+    """What a fit does per iteration besides Adam: render, L2 loss and its image gradient, backward; with
+    the fused forward where this checkout has one, else as its fit loop did it (the loss in NumPy)."""
+    import lgi_kernels
+
+    if hasattr(lgi_kernels, "rasterize_forward_l2"):
+
+        def step() -> None:
+            _, ctx, v_image, _ = lgi_kernels.rasterize_forward_l2(*params, settings, target)
+            lgi_kernels.rasterize_backward(ctx, v_image)
+
+        return step
+
+    def step() -> None:
+        render, ctx = lgi_kernels.rasterize_forward(*params, settings)
+        diff = render - target
+        float(np.mean(diff * diff))
+        lgi_kernels.rasterize_backward(ctx, diff * np.float32(2.0 / diff.size))
+
+    return step
+
+
+def _measure_here(request: dict) -> dict:
+    """One measurement in this process, with whichever ``lgi_kernels`` this interpreter imports."""
+    from lgi_kernels import RasterSettings, RenderMode, rasterize_backward, rasterize_forward
+    from lgi_kernels.launches import recorded_launches
+
+    params = fitted_like_gaussians(request["n"])
+    mode = RenderMode.parse(request["mode"])
     settings = RasterSettings(WIDTH, HEIGHT, mode=mode)
+    big = RasterSettings(WIDTH * DECODE_ZOOM, HEIGHT * DECODE_ZOOM, mode=mode, cov_floor=0.25 * DECODE_ZOOM**2)
     v_image = np.full((HEIGHT, WIDTH, 3), 1e-3, dtype=np.float32)
 
     def fwd_bwd() -> None:
         _, ctx = rasterize_forward(*params, settings)
         rasterize_backward(ctx, v_image)
 
-    fwd_ms = best_of(lambda: rasterize_forward(*params, settings), repeats)
-    step_ms = best_of(fwd_bwd, repeats)
+    target = np.random.default_rng(1).uniform(0.0, 1.0, (HEIGHT, WIDTH, 3)).astype(np.float32)
+    step = _fit_step(params, settings, target)
+    repeats = request["repeats"]
     with recorded_launches() as launches:
-        fwd_bwd()
-    big = RasterSettings(WIDTH * 5, HEIGHT * 5, mode=mode, cov_floor=0.25 * 25)
-    decode_ms = best_of(lambda: rasterize_forward(*params, big), max(1, repeats // 3))
-    row = {
-        "mode": mode.value,
-        "N": f"{n}",
-        "fwd ms": f"{fwd_ms:.1f}",
-        "fwd+bwd ms": f"{step_ms:.1f}",
-        "it/s": f"{1000.0 / step_ms:.1f}",
-        "longest launch ms": f"{max(launches) * 1000.0:.1f}",
-        "launches": f"{len(launches)}",
-        "decode 3840x2560 ms": f"{decode_ms:.0f}",
-        "dense fwd ms": "-",
-        "dense/tiled": "-",
+        step()
+    return {
+        "step": best_of(step, repeats),
+        "step cpu": best_cpu_of(step, repeats),
+        "fwd+bwd": best_of(fwd_bwd, repeats),
+        "fwd": best_of(lambda: rasterize_forward(*params, settings), repeats),
+        "decode big": best_of(lambda: rasterize_forward(*params, big), max(1, repeats // 3)),
+        "launches": len(launches),
+        "longest": max(launches) * 1000.0,
     }
-    if dense:
-        image = np.zeros((HEIGHT, WIDTH, 3), dtype=np.float32)
-        dense_ms = best_of(lambda: _dense_forward(params[0], params[1], params[2], image), 1)
-        row["dense fwd ms"] = f"{dense_ms:.0f}"
-        row["dense/tiled"] = f"{dense_ms / fwd_ms:.0f}x"
+
+
+def worker() -> None:
+    """Answer one JSON request per stdin line with one JSON line: a long-lived side of a comparison."""
+    from lgi_kernels import ensure_backend
+
+    ensure_backend("cpu")
+    for line in sys.stdin:
+        print(json.dumps(_measure_here(json.loads(line))), flush=True)
+
+
+class Side:
+    """A worker process running one checkout's kernels."""
+
+    def __init__(self, python: str, threads: int | None) -> None:
+        env = dict(os.environ)
+        if threads:
+            env["TI_CPU_MAX_NUM_THREADS"] = str(threads)  # ti.init reads every option from TI_<NAME>
+        script = str(Path(__file__).resolve())
+        self.proc = subprocess.Popen(
+            [python, script, "--worker"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env
+        )
+
+    def ask(self, request: dict) -> dict:
+        self.proc.stdin.write(json.dumps(request) + "\n")
+        self.proc.stdin.flush()
+        return json.loads(self.proc.stdout.readline())
+
+    def close(self) -> None:
+        self.proc.stdin.close()
+        self.proc.wait(timeout=60)
+
+
+def _best(results: list[dict]) -> dict:
+    return {k: min(r[k] for r in results) for k in results[0]}
+
+
+def compare(sides: dict[str, Side], n: int, mode: str, repeats: int, rounds: int) -> dict[str, dict]:
+    """Each side's best over ``rounds`` turns, the sides taking turns within each round."""
+    request = {"n": n, "mode": mode, "repeats": repeats}
+    results: dict[str, list[dict]] = {name: [] for name in sides}
+    for _ in range(rounds):
+        for name, side in sides.items():
+            results[name].append(side.ask(request))
+    return {name: _best(r) for name, r in results.items()}
+
+
+def _row(n: int, mode: str, threads: int | None, got: dict[str, dict]) -> dict[str, str]:
+    ours = got["ours"]
+    row = {
+        "mode": mode,
+        "N": f"{n}",
+        "threads": f"{threads or 'all'}",
+        "fwd ms": f"{ours['fwd']:.1f}",
+        "fwd+bwd ms": f"{ours['fwd+bwd']:.1f}",
+        "fit step ms": f"{ours['step']:.1f}",
+        "fit step CPU ms": f"{ours['step cpu']:.1f}",
+        "launches": f"{ours['launches']}",
+        "longest launch ms": f"{ours['longest']:.1f}",
+        "decode 3840x2560 ms": f"{ours['decode big']:.0f}",
+    }
+    if "baseline" in got:
+        base = got["baseline"]
+        row["base fwd+bwd ms"] = f"{base['fwd+bwd']:.1f}"
+        row["fwd+bwd speed-up"] = f"{base['fwd+bwd'] / ours['fwd+bwd']:.2f}x"
+        row["base fit step ms"] = f"{base['step']:.1f}"
+        row["fit step speed-up"] = f"{base['step'] / ours['step']:.2f}x"
+        row["base fit step CPU ms"] = f"{base['step cpu']:.1f}"
+        row["CPU speed-up"] = f"{base['step cpu'] / ours['step cpu']:.2f}x"
+        row["base launches"] = f"{base['launches']}"
+        row["base decode big ms"] = f"{base['decode big']:.0f}"
     return row
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer sizes and repeats")
-    parser.add_argument("--backend", default=None, help="auto|cpu|cuda|vulkan|metal")
-    parser.add_argument("--no-dense", action="store_true", help="skip the dense baseline")
+    parser.add_argument("--baseline", default=None, help="a venv whose lgi_kernels is measured alongside")
+    parser.add_argument("--counts", default=None, help="comma-separated Gaussian counts")
+    parser.add_argument("--modes", default="sum,alpha", help="sum, alpha or both")
+    parser.add_argument("--threads", default="", help="comma-separated CPU thread counts (default: all)")
+    parser.add_argument("--rounds", type=int, default=None, help="turns per side (best of all kept)")
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    info = ensure_backend(args.backend)
-    print(f"backend: {info.name} ({info.reason}); image {WIDTH}x{HEIGHT}, sigma 1-6 px")
-    counts = [1000, 5000] if args.quick else [1000, 5000, 10000, 20000, 50000]
-    repeats = 3 if args.quick else 7
+    if args.worker:
+        worker()
+        return
+    counts = [int(c) for c in args.counts.split(",")] if args.counts else None
+    counts = counts or ([5000, 20000] if args.quick else [1000, 5000, 10000, 20000, 50000])
+    repeats, rounds = (3, 3) if args.quick else (5, 5)
+    rounds = args.rounds or rounds
+    print(f"CPU backend, image {WIDTH}x{HEIGHT}, sigma 1-6 px; load average before: {os.getloadavg()}")
     rows = []
-    for mode in RenderMode:
-        for n in counts:
-            rows.append(
-                measure(n, mode, repeats, dense=not args.no_dense and mode is RenderMode.ACCUMULATED_SUM and n <= 20000)
-            )
+    for threads in [int(t) for t in args.threads.split(",") if t] or [None]:
+        sides = {"ours": Side(sys.executable, threads)}
+        if args.baseline:
+            sides["baseline"] = Side(str(Path(args.baseline) / "bin" / "python"), threads)
+        for mode in args.modes.split(","):
+            for n in counts:
+                rows.append(_row(n, mode, threads, compare(sides, n, mode, repeats, rounds)))
+        for side in sides.values():
+            side.close()
     print_table(rows)
+    print(f"load average after: {os.getloadavg()}")
 
 
 if __name__ == "__main__":

@@ -1,9 +1,15 @@
-"""Projection of Gaussians into output pixels and their binning into 16x16 tiles.
+"""Projection of Gaussians into output pixels and their binning into 16x16 tiles, in one launch.
 
 A Gaussian joins a tile's list when its cut-off ellipse (``cutoff_sigma`` standard deviations) meets the
 rectangle spanned by the tile's pixel centres: an exact test, not a bounding box, so long thin Gaussians do
 not flood the tiles their box merely grazes. Each tile's list keeps the Gaussians in stored order, which
-alpha compositing needs.
+alpha compositing needs and which keeps every sum in a fixed order.
+
+The launch runs five loops: project and count per Gaussian (parallel), two prefix sums (serial, short),
+list each Gaussian's tiles (parallel) and scatter the pairs into tile order (serial, four stores a pair).
+The lists' length is only known inside the launch, so it writes into buffers of a guessed capacity and
+reports the length; when the guess was short the launch is repeated with room enough (rare: the guess
+follows the last render's length).
 """
 
 from dataclasses import dataclass
@@ -14,13 +20,17 @@ import taichi as ti
 from .launches import launch
 from .settings import TILE, RasterSettings
 
-GEOM_COLS = 7
-"""Per-Gaussian projected geometry: px, py (pixel mean), A, B, C (conic), rx, ry (cut-off half extents)."""
+GEOM_COLS = 9
+"""Per-Gaussian projected geometry: px, py (pixel mean), A, B, C (conic), rx, ry (cut-off half extents),
+exp(-A) (the row recurrence's constant step) and 1 / A (for the span of a row)."""
 
 Arr1f = ti.types.ndarray(dtype=ti.f32, ndim=1)
 Arr2f = ti.types.ndarray(dtype=ti.f32, ndim=2)
 Arr1i = ti.types.ndarray(dtype=ti.i32, ndim=1)
 Arr2i = ti.types.ndarray(dtype=ti.i32, ndim=2)
+
+_capacity_hint = {"pairs": 1024}
+"""Length of the last tile lists: the next render of a fit is about as long."""
 
 
 @dataclass(frozen=True)
@@ -55,34 +65,6 @@ def pixel_span(centre: ti.f32, radius: ti.f32, size: ti.i32):
     return ti.max(ti.cast(ti.ceil(lo), ti.i32), 0), ti.min(ti.cast(ti.floor(hi), ti.i32), size - 1)
 
 
-@ti.kernel
-def _project(
-    means: Arr2f,
-    chol: Arr2f,
-    sx: ti.f32,
-    sy: ti.f32,
-    ox: ti.f32,
-    oy: ti.f32,
-    floor: ti.f32,
-    k: ti.f32,
-    width: ti.i32,
-    height: ti.i32,
-    geom: Arr2f,
-    span: Arr2i,
-):
-    for i in range(means.shape[0]):
-        a, b, c, det = pixel_covariance(chol[i, 0], chol[i, 1], chol[i, 2], sx, sy, floor)
-        geom[i, 0] = (means[i, 0] - ox) * sx
-        geom[i, 1] = (means[i, 1] - oy) * sy
-        geom[i, 2] = c / det
-        geom[i, 3] = -b / det
-        geom[i, 4] = a / det
-        geom[i, 5] = k * ti.sqrt(a)
-        geom[i, 6] = k * ti.sqrt(c)
-        span[i, 0], span[i, 1] = pixel_span(geom[i, 0], geom[i, 5], width)
-        span[i, 2], span[i, 3] = pixel_span(geom[i, 1], geom[i, 6], height)
-
-
 @ti.func
 def _edge_min(qa: ti.f32, qb: ti.f32, qc: ti.f32, fixed: ti.f32, lo: ti.f32, hi: ti.f32) -> ti.f32:
     """Minimum of qa f^2 + 2 qb f t + qc t^2 over t in [lo, hi] with f fixed."""
@@ -111,88 +93,123 @@ def meets_tile(geom: Arr2f, i: ti.i32, tx: ti.i32, ty: ti.i32, width: ti.i32, he
     return hit
 
 
+@ti.func
+def _project(means: Arr2f, chol: Arr2f, i: ti.i32, view: ti.types.vector(7, ti.f32), geom: Arr2f):
+    """Gaussian i in output pixels: mean, conic, cut-off extents and the pixel box inside them.
+
+    ``view`` = (sx, sy, ox, oy, floor, k, unused)."""
+    a, b, c, det = pixel_covariance(chol[i, 0], chol[i, 1], chol[i, 2], view[0], view[1], view[4])
+    qa = c / det
+    geom[i, 0] = (means[i, 0] - view[2]) * view[0]
+    geom[i, 1] = (means[i, 1] - view[3]) * view[1]
+    geom[i, 2] = qa
+    geom[i, 3] = -b / det
+    geom[i, 4] = a / det
+    geom[i, 5] = view[5] * ti.sqrt(a)
+    geom[i, 6] = view[5] * ti.sqrt(c)
+    geom[i, 7] = ti.exp(-qa)
+    geom[i, 8] = 1.0 / qa
+
+
 @ti.kernel
-def _count(
-    geom: Arr2f,
-    span: Arr2i,
+def _bin(
+    means: Arr2f,
+    chol: Arr2f,
+    view: ti.types.vector(7, ti.f32),
     width: ti.i32,
     height: ti.i32,
-    tiles_x: ti.i32,
     k2: ti.f32,
-    tile_count: Arr1i,
+    geom: Arr2f,
+    span: Arr2i,
+    gauss_offsets: Arr1i,
+    tile_offsets: Arr1i,
     tile_work: Arr1i,
+    cursor: Arr1i,
+    hits: Arr1i,
+    tile_list: Arr1i,
+    pair_tile: Arr1i,
+    gauss_pairs: Arr1i,
 ):
-    for i in range(geom.shape[0]):
+    """``gauss_offsets`` and ``cursor`` start as zeros; ``tile_offsets[T]`` returns the number of pairs,
+    and the lists are filled only when it fits the buffers."""
+    n = means.shape[0]
+    tiles_x = (width + TILE - 1) // TILE
+    for i in range(n):
+        _project(means, chol, i, view, geom)
+        span[i, 0], span[i, 1] = pixel_span(geom[i, 0], geom[i, 5], width)
+        span[i, 2], span[i, 3] = pixel_span(geom[i, 1], geom[i, 6], height)
         xlo, xhi, ylo, yhi = span[i, 0], span[i, 1], span[i, 2], span[i, 3]
+        count = 0
         if xlo <= xhi and ylo <= yhi:
             for ty in range(ylo // TILE, yhi // TILE + 1):
                 for tx in range(xlo // TILE, xhi // TILE + 1):
                     if meets_tile(geom, i, tx, ty, width, height, k2):
                         w = ti.min(xhi, tx * TILE + TILE - 1) - ti.max(xlo, tx * TILE) + 1
                         h = ti.min(yhi, ty * TILE + TILE - 1) - ti.max(ylo, ty * TILE) + 1
-                        ti.atomic_add(tile_count[ty * tiles_x + tx], 1)
+                        ti.atomic_add(cursor[ty * tiles_x + tx], 1)  # integer: any order gives the same count
                         ti.atomic_add(tile_work[ty * tiles_x + tx], w * h)
-
-
-@ti.kernel
-def _fill(
-    geom: Arr2f,
-    span: Arr2i,
-    width: ti.i32,
-    height: ti.i32,
-    tiles_x: ti.i32,
-    k2: ti.f32,
-    cursor: Arr1i,
-    tile_list: Arr1i,
-    pair_tile: Arr1i,
-    gauss_offsets: Arr1i,
-    gauss_pairs: Arr1i,
-):
-    ti.loop_config(serialize=True)  # stored order inside each tile, as alpha compositing needs
-    emitted = 0
-    for i in range(geom.shape[0]):
-        gauss_offsets[i] = emitted
-        xlo, xhi, ylo, yhi = span[i, 0], span[i, 1], span[i, 2], span[i, 3]
-        if xlo <= xhi and ylo <= yhi:
-            for ty in range(ylo // TILE, yhi // TILE + 1):
-                for tx in range(xlo // TILE, xhi // TILE + 1):
-                    if meets_tile(geom, i, tx, ty, width, height, k2):
-                        t = ty * tiles_x + tx
-                        tile_list[cursor[t]] = i
-                        pair_tile[cursor[t]] = t
-                        gauss_pairs[emitted] = cursor[t]
-                        emitted += 1
-                        cursor[t] = cursor[t] + 1
-    gauss_offsets[geom.shape[0]] = emitted
+                        count += 1
+        gauss_offsets[i + 1] = count
+    for _ in range(1):  # prefix sums, serial (a few thousand additions)
+        for i in range(n):
+            gauss_offsets[i + 1] += gauss_offsets[i]
+        total = 0
+        for t in range(cursor.shape[0]):
+            tile_offsets[t] = total
+            total += cursor[t]
+            cursor[t] = tile_offsets[t]
+        tile_offsets[cursor.shape[0]] = total
+    for i in range(n):  # each Gaussian lists its tiles, in parallel
+        if tile_offsets[cursor.shape[0]] <= tile_list.shape[0]:
+            xlo, xhi, ylo, yhi = span[i, 0], span[i, 1], span[i, 2], span[i, 3]
+            j = gauss_offsets[i]
+            if xlo <= xhi and ylo <= yhi:
+                for ty in range(ylo // TILE, yhi // TILE + 1):
+                    for tx in range(xlo // TILE, xhi // TILE + 1):
+                        if meets_tile(geom, i, tx, ty, width, height, k2):
+                            hits[j] = ty * tiles_x + tx
+                            j += 1
+    for _ in range(1):  # scatter into tile order, serial: each tile's list stays in stored order
+        if tile_offsets[cursor.shape[0]] <= tile_list.shape[0]:
+            for i in range(n):
+                for j in range(gauss_offsets[i], gauss_offsets[i + 1]):
+                    t = hits[j]
+                    k = cursor[t]
+                    tile_list[k] = i
+                    pair_tile[k] = t
+                    gauss_pairs[j] = k
+                    cursor[t] = k + 1
 
 
 def bin_gaussians(means: np.ndarray, chol: np.ndarray, settings: RasterSettings) -> Binning:
-    """Project the Gaussians for ``settings`` and build the per-tile lists."""
+    """Project the Gaussians for ``settings`` and build the per-tile lists (one launch, two when the lists
+    outgrow the guessed capacity)."""
     s = settings
     sx, sy = s.scale
-    tiles_x, tiles_y = s.tiles
-    k2 = s.cutoff_sigma**2
-    geom = np.empty((len(means), GEOM_COLS), dtype=np.float32)
-    span = np.empty((len(means), 4), dtype=np.int32)
-    tile_count = np.zeros(tiles_x * tiles_y, dtype=np.int32)
-    tile_work = np.zeros(tiles_x * tiles_y, dtype=np.int32)
-    if len(means):
-        vp = s.viewport
-        launch(_project, means, chol, sx, sy, vp.x0, vp.y0, s.cov_floor, s.cutoff_sigma, s.width, s.height, geom, span)
-        launch(_count, geom, span, s.width, s.height, tiles_x, k2, tile_count, tile_work)
-    offsets = np.zeros(tiles_x * tiles_y + 1, dtype=np.int64)
-    np.cumsum(tile_count, out=offsets[1:])
-    if offsets[-1] > np.iinfo(np.int32).max:
-        msg = f"too many Gaussian-tile overlaps ({offsets[-1]}) for one render: render a smaller viewport"
-        raise ValueError(msg)
-    offsets = offsets.astype(np.int32)
-    tile_list = np.empty(int(offsets[-1]), dtype=np.int32)
-    pair_tile = np.empty_like(tile_list)
-    gauss_offsets = np.zeros(len(means) + 1, dtype=np.int32)
-    gauss_pairs = np.empty_like(tile_list)
-    if len(tile_list):
-        cursor = offsets[:-1].copy()
-        launch(
-            _fill, geom, span, s.width, s.height, tiles_x, k2, cursor, tile_list, pair_tile, gauss_offsets, gauss_pairs
-        )
-    return Binning(geom, span, offsets, tile_list, pair_tile, gauss_offsets, gauss_pairs, tile_work.astype(np.int64))
+    tiles = s.tiles[0] * s.tiles[1]
+    n = len(means)
+    view = ti.Vector([sx, sy, s.viewport.x0, s.viewport.y0, s.cov_floor, s.cutoff_sigma, 0.0], dt=ti.f32)
+    capacity = _capacity_hint["pairs"]
+    while True:
+        geom = np.empty((n, GEOM_COLS), dtype=np.float32)
+        span = np.empty((n, 4), dtype=np.int32)
+        gauss_offsets = np.zeros(n + 1, dtype=np.int32)
+        tile_offsets = np.zeros(tiles + 1, dtype=np.int32)
+        tile_work = np.zeros(tiles, dtype=np.int32)
+        cursor = np.zeros(tiles, dtype=np.int32)
+        lists = [np.empty(capacity, dtype=np.int32) for _ in range(4)]  # hits, tile_list, pair_tile, gauss_pairs
+        if n:
+            launch(_bin, means, chol, view, s.width, s.height, s.cutoff_sigma**2, geom, span, gauss_offsets,
+                   tile_offsets, tile_work, cursor, *lists)  # fmt: skip
+        total = int(tile_offsets[-1])
+        if total < 0 or (tile_offsets[1:] < tile_offsets[:-1]).any():  # int32 counters wrapped around
+            msg = "too many Gaussian-tile overlaps for one render: render a smaller viewport"
+            raise ValueError(msg)
+        if total <= capacity:
+            break
+        capacity = total + total // 4
+    _capacity_hint["pairs"] = max(1024, total + total // 8)
+    _, tile_list, pair_tile, gauss_pairs = (x[:total] for x in lists)
+    return Binning(
+        geom, span, tile_offsets, tile_list, pair_tile, gauss_offsets, gauss_pairs, tile_work.astype(np.int64)
+    )

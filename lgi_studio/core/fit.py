@@ -14,7 +14,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from lgi_kernels import RenderMode, rasterize_backward, rasterize_forward
+from lgi_kernels import (
+    RasterContext,
+    RasterSettings,
+    RenderMode,
+    rasterize_backward,
+    rasterize_forward,
+    rasterize_forward_l2,
+)
 
 from .count import adaptive_count
 from .densify import MEAN_MARGIN, prune_and_densify
@@ -362,6 +369,21 @@ def _loss_and_gradient(
     return loss, v_image.astype(np.float32)
 
 
+def _render_and_loss(
+    name: str, shown: Gaussians, settings: RasterSettings, image: np.ndarray
+) -> tuple[np.ndarray, RasterContext, float, float, np.ndarray]:
+    """Render, MSE, training loss and dLoss/drender. L2 is scored inside the forward launch (the same
+    dL/drender bits as NumPy, three passes over the picture fewer)."""
+    if name == "l2":
+        render, ctx, v_image, mse = rasterize_forward_l2(*shown.arrays(), settings, image)
+        return render, ctx, mse, mse, v_image
+    render, ctx = rasterize_forward(*shown.arrays(), settings)
+    diff = render - image
+    mse = float(np.mean(diff * diff))
+    loss, v_image = _loss_and_gradient(name, render, image, diff, mse)
+    return render, ctx, mse, loss, v_image
+
+
 def fit(image: np.ndarray, cfg: FitConfig) -> Generator[FitProgress, None, FitResult]:
     """Fit ``image`` (``[H, W, 3]`` float in [0, 1]) with Gaussians; yields a ``FitProgress`` per iteration."""
     image = _check_image(image)
@@ -389,10 +411,7 @@ def fit(image: np.ndarray, cfg: FitConfig) -> Generator[FitProgress, None, FitRe
         if in_qa and qa is None:
             qa = (_StagedQuantization if get_scheme(cfg.scheme).staged_qa else _QuantizationAware)(cfg, gaussians)
         shown = qa.view(gaussians, it) if in_qa else gaussians
-        render, ctx = rasterize_forward(*shown.arrays(), settings)
-        diff = render - image
-        mse = float(np.mean(diff * diff))
-        loss, v_image = _loss_and_gradient(cfg.loss, render, image, diff, mse)
+        render, ctx, mse, loss, v_image = _render_and_loss(cfg.loss, shown, settings, image)
         grads = rasterize_backward(ctx, v_image)
         scale = cosine_decay(it / total, cfg.final_step_fraction)
         adam.step(gaussians, grads, scale, frozen + (qa.frozen if in_qa else ()))

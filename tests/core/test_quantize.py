@@ -168,13 +168,13 @@ def test_qa_result_holds_the_quantized_gaussians_and_their_bytes_match():
 def test_straight_through_gradients_come_from_the_dequantized_gaussians(monkeypatch):
     """During QA the renderer sees the dequantized Gaussians, and its gradient updates the float ones."""
     seen = []
-    real = fit_module.rasterize_forward
+    real = fit_module.rasterize_forward_l2  # the fit's render: with the L2 loss in the same launch
 
-    def spy(means, chol, colors, opacities, settings):
+    def spy(means, chol, colors, opacities, settings, target):
         seen.append((means.copy(), chol.copy()))
-        return real(means, chol, colors, opacities, settings)
+        return real(means, chol, colors, opacities, settings, target)
 
-    monkeypatch.setattr(fit_module, "rasterize_forward", spy)
+    monkeypatch.setattr(fit_module, "rasterize_forward_l2", spy)
     cfg = FitConfig(count=100, iterations=10, qa_training=True, qa_start=0.5, scheme="lgi", codebook_size=8)
     events = list(fit(synthetic(), cfg))
     assert events[5].phase == "qa"
@@ -191,13 +191,13 @@ def test_staged_qa_holds_positions_then_shapes_on_their_grids(monkeypatch):
     """lgi-sq's QA: positions quantized and fixed from the switch, shapes from halfway to the end, while the
     rest keeps training; the result is exactly what post-hoc quantization of the final Gaussians gives."""
     seen = []
-    real = fit_module.rasterize_forward
+    real = fit_module.rasterize_forward_l2  # the fit's render: with the L2 loss in the same launch
 
-    def spy(means, chol, colors, opacities, settings):
+    def spy(means, chol, colors, opacities, settings, target):
         seen.append((means.copy(), chol.copy(), colors.copy()))
-        return real(means, chol, colors, opacities, settings)
+        return real(means, chol, colors, opacities, settings, target)
 
-    monkeypatch.setattr(fit_module, "rasterize_forward", spy)
+    monkeypatch.setattr(fit_module, "rasterize_forward_l2", spy)
     image = synthetic()
     cfg = FitConfig(count=100, iterations=10, qa_training=True, qa_start=0.4, densify=False, scheme="lgi-sq")
     events = list(fit(image, cfg))

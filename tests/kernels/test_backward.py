@@ -132,3 +132,44 @@ def test_gradients_are_bit_reproducible(mode):
         again = rasterize_backward(rasterize_forward(*params, s)[1], v_image)
         for name in NAMES:
             np.testing.assert_array_equal(getattr(again, name), getattr(first, name))
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_backward_after_the_fused_loss_equals_backward_after_a_plain_forward(mode):
+    """The fused forward keeps each row's set-up for the backward pass: same gradients, bit for bit."""
+    from lgi_kernels import rasterize_forward_l2
+
+    params = random_gaussians(120, 4, size=(0.05, 0.3))
+    s = RasterSettings(70, 53, mode=mode)
+    target = np.random.default_rng(4).uniform(size=(53, 70, 3)).astype(np.float32)
+    _, fused_ctx, v_image, _ = rasterize_forward_l2(*params, s, target)
+    assert (fused_ctx.rows is not None) == (mode is RenderMode.ACCUMULATED_SUM)
+    fused = rasterize_backward(fused_ctx, v_image)
+    plain = rasterize_backward(rasterize_forward(*params, s)[1], v_image)
+    for name in NAMES:
+        np.testing.assert_array_equal(getattr(fused, name), getattr(plain, name), err_msg=name)
+    _, rctx = reference.rasterize_forward(*params, s)
+    expected = reference.rasterize_backward(rctx, v_image)
+    for name in NAMES:
+        b = getattr(expected, name)
+        np.testing.assert_allclose(getattr(fused, name), b, rtol=1e-3, atol=1e-5 * max(1.0, np.abs(b).max()))
+
+
+def test_fused_loss_split_into_many_launches_gives_the_same_gradients(monkeypatch):
+    from lgi_kernels import rasterize as rasterize_module
+    from lgi_kernels import rasterize_forward_l2
+
+    params = random_gaussians(150, 5)
+    s = RasterSettings(96, 80)
+    target = np.random.default_rng(5).uniform(size=(80, 96, 3)).astype(np.float32)
+    image, ctx, v_image, mse = rasterize_forward_l2(*params, s, target)
+    whole = rasterize_backward(ctx, v_image)
+    monkeypatch.setattr(rasterize_module, "WORK_PER_LAUNCH", 500)
+    split_image, split_ctx, split_v, split_mse = rasterize_forward_l2(*params, s, target)
+    assert len(rasterize_module.launch_chunks(split_ctx.binning, s)) > 5
+    np.testing.assert_array_equal(split_image, image)
+    np.testing.assert_array_equal(split_v, v_image)
+    assert split_mse == mse
+    split = rasterize_backward(split_ctx, split_v)
+    for name in NAMES:
+        np.testing.assert_array_equal(getattr(split, name), getattr(whole, name), err_msg=name)

@@ -1,0 +1,135 @@
+"""Encode time at the same file: our encoder against another checkout's, in one run, taking turns.
+
+Run: ``python benchmarks/encode_speed.py --baseline VENV`` where VENV holds the other checkout installed
+(``pip install -e .``). Each side runs ``lgi encode`` with its default settings (the CLI's own ``main``, so
+what is measured is what ships) in its own long-lived worker process; for every picture and count the two
+sides encode in turn (the side that goes first alternates), then each file is read back, decoded and
+scored. Prints encode seconds, file bytes and file PSNR per side, and their ratios.
+
+The default set is the six rate-distortion counts of ``rd_kodak.py`` on four Kodak pictures; ``--pictures``,
+``--counts`` and ``--iterations`` shrink it for a contended machine (say so when quoting the figures).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from kodak import KODAK
+from report import print_table
+
+COUNTS = (700, 1200, 2000, 3000, 4500, 7000)
+"""The Gaussian counts of rd_kodak.py's LGI rate points."""
+PICTURES = ("kodim03", "kodim07", "kodim15", "kodim23")
+
+
+def _encode_here(request: dict) -> dict:
+    """Encode one picture with this interpreter's ``lgi`` and score the file it wrote."""
+    import numpy as np
+    from PIL import Image
+
+    from lgi_studio.cli import main
+    from lgi_studio.core.metrics import psnr_8bit
+    from lgi_studio.io.lgi_format import read_lgi
+
+    argv = ["encode", "-i", request["picture"], "-o", request["output"], "-n", str(request["count"]), "--quiet"]
+    if request.get("iterations"):
+        argv += ["--iterations", str(request["iterations"])]
+    start = time.perf_counter()
+    with contextlib.redirect_stdout(io.StringIO()):
+        status = main(argv)
+    seconds = time.perf_counter() - start
+    with Image.open(request["picture"]) as im:
+        original = np.asarray(im.convert("RGB"))
+    decoded = read_lgi(request["output"]).gaussians().render()
+    psnr = psnr_8bit(decoded, original.astype(np.float32) / 255.0)
+    return {"status": status, "seconds": seconds, "bytes": os.path.getsize(request["output"]), "psnr": psnr}
+
+
+def worker() -> None:
+    """Answer one JSON request per stdin line with one JSON line."""
+    from lgi_kernels import ensure_backend
+
+    ensure_backend("cpu")
+    for line in sys.stdin:
+        print(json.dumps(_encode_here(json.loads(line))), flush=True)
+
+
+class Side:
+    """A worker process running one checkout's encoder."""
+
+    def __init__(self, python: str) -> None:
+        script = str(Path(__file__).resolve())
+        self.proc = subprocess.Popen(
+            [python, script, "--worker"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
+
+    def ask(self, request: dict) -> dict:
+        self.proc.stdin.write(json.dumps(request) + "\n")
+        self.proc.stdin.flush()
+        return json.loads(self.proc.stdout.readline())
+
+    def close(self) -> None:
+        self.proc.stdin.close()
+        self.proc.wait(timeout=60)
+
+
+def _row(picture: str, count: int, ours: dict, base: dict) -> dict[str, str]:
+    return {
+        "picture": picture,
+        "N": f"{count}",
+        "ours s": f"{ours['seconds']:.1f}",
+        "base s": f"{base['seconds']:.1f}",
+        "time ratio": f"{ours['seconds'] / base['seconds']:.2f}",
+        "ours bytes": f"{ours['bytes']}",
+        "base bytes": f"{base['bytes']}",
+        "ours dB": f"{ours['psnr']:.2f}",
+        "base dB": f"{base['psnr']:.2f}",
+        "dB diff": f"{ours['psnr'] - base['psnr']:+.2f}",
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--baseline", required="--worker" not in sys.argv, help="venv with the other checkout")
+    parser.add_argument("--pictures", default=",".join(PICTURES), help="comma-separated Kodak names")
+    parser.add_argument("--counts", default=",".join(map(str, COUNTS)), help="comma-separated Gaussian counts")
+    parser.add_argument("--iterations", type=int, default=None, help="override the preset (both sides)")
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        worker()
+        return
+    sides = {"ours": Side(sys.executable), "base": Side(str(Path(args.baseline) / "bin" / "python"))}
+    print(f"load average before: {os.getloadavg()}", flush=True)
+    rows, turn = [], 0
+    with tempfile.TemporaryDirectory() as folder:
+        for picture in args.pictures.split(","):
+            for count in (int(c) for c in args.counts.split(",")):
+                request = {"picture": str(KODAK / f"{picture}.png"), "count": count, "iterations": args.iterations}
+                got = {}
+                for name in list(sides)[:: 1 if turn % 2 == 0 else -1]:
+                    got[name] = sides[name].ask({**request, "output": str(Path(folder) / f"{name}.lgi")})
+                turn += 1
+                rows.append(_row(picture, count, got["ours"], got["base"]))
+                print(json.dumps(rows[-1]), flush=True)
+    for side in sides.values():
+        side.close()
+    print_table(rows)
+    total = {name: sum(float(r[f"{name} s"]) for r in rows) for name in ("ours", "base")}
+    print(f"total encode time: ours {total['ours']:.0f} s, baseline {total['base']:.0f} s "
+          f"(ratio {total['ours'] / total['base']:.2f}); load average after: {os.getloadavg()}")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
