@@ -23,7 +23,7 @@ from .metrics import psnr_8bit, ssim_with_gradient
 from .model import Gaussians
 from .optim import Adam, StepSizes, cosine_decay
 from .quantize import MAX_CODEBOOK, MIN_CODEBOOK
-from .rate import best, evaluate
+from .rate import best, evaluate, worth_their_bits
 from .refit import quantize_colours_compensated, refit_codebooks, refit_colours
 from .scheme_names import DEFAULT_SCHEME, SCHEMES
 from .schemes import LgiScalarColourScheme, Quantized, Scheme, get_scheme, scheme_of, with_steps
@@ -63,6 +63,7 @@ class FitConfig:
     scheme: str = DEFAULT_SCHEME
     codebook_size: int | None = None
     quant_steps: str = "auto"
+    rd_prune: bool = True  # drop the Gaussians not worth their bits where that makes a better file (core.rate)
 
     def __post_init__(self) -> None:
         problems = []
@@ -161,14 +162,11 @@ class FitResult:
         After staged QA, whichever of it and post-hoc quantization of the float fit is better at equal
         bytes (``core.rate``): QA is then never worse than not using it."""
         cfg = self.config
-        chosen = quantize_for_file(
-            self.gaussians, image, cfg.mode, cfg.scheme, cfg.codebook_size, cfg.seed, self.quantized, cfg.quant_steps
-        )
+        settings = (cfg.mode, cfg.scheme, cfg.codebook_size, cfg.seed)
+        chosen = quantize_for_file(self.gaussians, image, *settings, self.quantized, cfg.quant_steps, cfg.rd_prune)
         if self.fitted is None:
             return chosen
-        posthoc = quantize_for_file(
-            self.fitted, image, cfg.mode, cfg.scheme, cfg.codebook_size, cfg.seed, None, cfg.quant_steps
-        )
+        posthoc = quantize_for_file(self.fitted, image, *settings, None, cfg.quant_steps, cfg.rd_prune)
         return best([evaluate(posthoc, image), evaluate(chosen, image)]).quantized
 
 
@@ -181,12 +179,37 @@ def quantize_for_file(
     seed: int = 0,
     quantized: Quantized | None = None,
     quant_steps: str = "auto",
+    prune: bool = True,
 ) -> Quantized:
     """Quantize ``gaussians`` (or take ``quantized``, e.g. from QA) and refit the colours for the quantized
     positions and shapes: codebook entries where colours go through codebooks, else per-Gaussian colours
     that a scalar scheme then quantizes. With ``quant_steps="auto"``, ``lgi-sq``'s steps follow the operating
-    point (``core.step_rule``). ``quantized`` is not modified."""
+    point (``core.step_rule``). With ``prune``, ``lgi-sq`` in sum mode also tries the file without the
+    Gaussians not worth their bits (``core.rate``) and keeps the better at equal bytes. ``quantized`` is
+    not modified."""
     image = _check_image(image)
+    args = (image, mode, scheme_name, codebook_size, seed, quantized, quant_steps)
+    if not (prune and quantized is None and scheme_name == "lgi-sq" and mode is RenderMode.ACCUMULATED_SUM):
+        return _quantize_and_refit(gaussians, *args)
+    keep = worth_their_bits(gaussians, image) if len(gaussians) > 1 else np.ones(len(gaussians), bool)
+    whole = _quantize_and_refit(gaussians, *args)
+    if keep.all() or not keep.any():
+        return whole
+    pruned = _quantize_and_refit(gaussians.take(keep), *args)
+    return best([evaluate(whole, image), evaluate(pruned, image)]).quantized
+
+
+def _quantize_and_refit(
+    gaussians: Gaussians,
+    image: np.ndarray,
+    mode: RenderMode,
+    scheme_name: str,
+    codebook_size: int | None,
+    seed: int,
+    quantized: Quantized | None,
+    quant_steps: str,
+) -> Quantized:
+    """``quantize_for_file`` for one set of Gaussians."""
     if quantized is None:
         scheme = encoder_scheme(scheme_name, quant_steps, len(gaussians), gaussians.native_size)
         quantized = scheme.quantize(gaussians, mode, scheme.train(gaussians, mode, codebook_size, seed=seed))
@@ -342,9 +365,9 @@ class _StagedQuantization:
     is kept (``fitted``) so that the file can fall back to post-hoc quantization where that is better.
     """
 
-    def __init__(self, cfg: FitConfig, gaussians: Gaussians) -> None:
+    def __init__(self, cfg: FitConfig, gaussians: Gaussians, fitted: Gaussians) -> None:
         self.cfg = cfg
-        self.fitted = gaussians.copy()
+        self.fitted = fitted
         self.scheme = encoder_scheme(cfg.scheme, cfg.quant_steps, len(gaussians), gaussians.native_size)
         start = cfg.qa_start_iteration or 0
         self.shapes_from = start + (cfg.total_iterations - start) // 2
@@ -393,16 +416,19 @@ def _loss_and_gradient(
     return loss, v_image.astype(np.float32)
 
 
-_QaPhase = _QuantizationAware | _StagedQuantization
-
-
 def _start_qa(
-    cfg: FitConfig, gaussians: Gaussians, adam: Adam
-) -> tuple[_QuantizationAware | _StagedQuantization, Adam]:
-    """The QA phase and the optimizer it runs with: staged tuning restarts Adam on the finished fit."""
+    cfg: FitConfig, gaussians: Gaussians, adam: Adam, image: np.ndarray
+) -> tuple[_QuantizationAware | _StagedQuantization, Adam, Gaussians]:
+    """The QA phase, the optimizer it runs with and the Gaussians it tunes: staged tuning restarts Adam on
+    the finished fit, without the Gaussians not worth their bits (``cfg.rd_prune``, sum mode)."""
     if not get_scheme(cfg.scheme).staged_qa:
-        return _QuantizationAware(cfg, gaussians), adam
-    return _StagedQuantization(cfg, gaussians), Adam(cfg.steps.per_parameter(*gaussians.native_size), len(gaussians))
+        return _QuantizationAware(cfg, gaussians), adam, gaussians
+    fitted = gaussians.copy()
+    if cfg.rd_prune and cfg.mode is RenderMode.ACCUMULATED_SUM and len(gaussians) > 1:
+        keep = worth_their_bits(gaussians, image)
+        gaussians = gaussians.take(keep) if keep.any() else gaussians
+    qa = _StagedQuantization(cfg, gaussians, fitted)
+    return qa, Adam(cfg.steps.per_parameter(*gaussians.native_size), len(gaussians)), gaussians
 
 
 def _step_scale(cfg: FitConfig, iteration: int) -> float:
@@ -437,7 +463,7 @@ def fit(image: np.ndarray, cfg: FitConfig) -> Generator[FitProgress, None, FitRe
     for it in range(total):
         in_qa = qa_start is not None and it >= qa_start
         if in_qa and qa is None:
-            qa, adam = _start_qa(cfg, gaussians, adam)
+            qa, adam, gaussians = _start_qa(cfg, gaussians, adam, image)
         shown = qa.view(gaussians, it) if in_qa else gaussians
         render, ctx = rasterize_forward(*shown.arrays(), settings)
         diff = render - image
