@@ -335,9 +335,14 @@ def summarize(points: list[Point], images: list[str], out: Path, plot_name: str 
         for name, anchor in anchors.items():
             if name != ours:
                 rate, gain = bd_pair(anchor, curves[ours][:2])
-                rows.append({"ours": ours, "against": name, "BD-rate %": rate, "BD-PSNR dB": gain})
+                ssim_rate = bd_pair(_ssim_db(curves[name]), _ssim_db(curves[ours]))[0] if name in curves else "-"
+                row = {"ours": ours, "against": name, "BD-rate %": rate, "BD-PSNR dB": gain}
+                rows.append({**row, "BD-rate MS-SSIM %": ssim_rate})
     if rows:
-        lines += _table(rows, "Bjontegaard deltas of our mean curves (negative BD-rate: fewer bits for the same PSNR)")
+        title = (
+            "Bjontegaard deltas of our mean curves (negative BD-rate: fewer bits for the same quality; MS-SSIM in dB)"
+        )
+        lines += _table(rows, title)
     _plot(curves, out / plot_name, len(images))
     for codec in (c for c in OURS if c in present and c not in codecs):
         subset = [name for name in complete_images(points, codec) if name in images]
@@ -345,6 +350,12 @@ def summarize(points: list[Point], images: list[str], out: Path, plot_name: str 
             lines += [f"## {codec} on the images it has", ""]
             lines.append(summarize(points, subset, out, f"rd_kodak-{codec}.png"))
     return "\n".join(lines)
+
+
+def _ssim_db(curve: tuple[np.ndarray, np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """(bpp, MS-SSIM as -10 log10(1 - MS-SSIM)): the decibel scale on which MS-SSIM curves are compared."""
+    bpp, _, ssim = curve
+    return bpp, -10.0 * np.log10(np.maximum(1.0 - ssim, 1e-12))
 
 
 def _table(rows: list[dict[str, str]], title: str) -> list[str]:

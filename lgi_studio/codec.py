@@ -117,24 +117,35 @@ def pack(
     ``record_settings`` adds ``settings_record`` to ``metadata``.
     """
     from lgi_studio.core.fit import quantize_for_file
-    from lgi_studio.core.metrics import psnr_8bit
     from lgi_studio.core.registry import REGISTRY
-    from lgi_studio.core.schemes import scheme_of
-    from lgi_studio.io.lgi_format import encode_lgi
 
     scheme = quantized.scheme if quantized is not None else cfg.scheme
     codebook = cfg.codebook_size if REGISTRY[scheme].sized_codebook else None
-    final = quantize_for_file(gaussians, image, cfg.mode, scheme, codebook, cfg.seed, quantized, cfg.quant_steps)
+    final = quantize_for_file(
+        gaussians, image, cfg.mode, scheme, codebook, cfg.seed, quantized, cfg.quant_steps, cfg.rd_prune
+    )
+    return _encoded(final, image, cfg, metadata, record_settings)
+
+
+def pack_fit(result: FitResult, image: np.ndarray, **options: Any) -> Encoded:
+    """``pack`` a finished fit: the file ``FitResult.final_quantized`` chooses (after QA, the better of the
+    QA symbols and post-hoc quantization at equal bytes)."""
+    encoded = _encoded(result.final_quantized(image), image, result.config, **options)
+    return Encoded(encoded.data, encoded.quantized, encoded.render, encoded.psnr, result)
+
+
+def _encoded(
+    final: Quantized, image: np.ndarray, cfg: FitConfig, metadata: dict | None = None, record_settings: bool = False
+) -> Encoded:
+    """The ``.lgi`` bytes of quantized Gaussians, with their render and PSNR."""
+    from lgi_studio.core.metrics import psnr_8bit
+    from lgi_studio.core.schemes import scheme_of
+    from lgi_studio.io.lgi_format import encode_lgi
+
     render = scheme_of(final).dequantize(final).render(mode=cfg.mode)
     psnr = psnr_8bit(render, image)
     meta = {**(settings_record(cfg, psnr) if record_settings else {}), **(metadata or {})}
     return Encoded(encode_lgi(final, meta or None), final, render, psnr)
-
-
-def pack_fit(result: FitResult, image: np.ndarray, **options: Any) -> Encoded:
-    """``pack`` a finished fit, starting from the symbols QA ended on where it ran."""
-    encoded = pack(result.gaussians, image, result.config, quantized=result.quantized, **options)
-    return Encoded(encoded.data, encoded.quantized, encoded.render, encoded.psnr, result)
 
 
 def encode_image(

@@ -162,7 +162,8 @@ class _Search:
 
     def fit(self, count: int) -> FitResult:
         self.fits += 1
-        cfg = dataclasses.replace(self.cfg, count=int(min(max(count, 1), self.max_count)))
+        # The search makes its own count cuts: rate-distortion pruning would move the count under it.
+        cfg = dataclasses.replace(self.cfg, count=int(min(max(count, 1), self.max_count)), rd_prune=False)
         result = fit_picture(self.image, cfg, self.progress)
         self.cache = {}
         self.order = np.argsort(-importance(result), kind="stable")
@@ -177,7 +178,7 @@ class _Search:
             result = self.result
             if count < n:
                 kept = result.gaussians.take(np.sort(self.order[:count]))
-                result = dataclasses.replace(result, gaussians=kept, quantized=None)
+                result = dataclasses.replace(result, gaussians=kept, quantized=None, fitted=None)
             encoded = pack_fit(result, self.image, **self.options)
             self.cache[count] = encoded
             self.trials.append(Trial(count, n, len(encoded.data), float(encoded.psnr)))

@@ -18,10 +18,15 @@ import numpy as np
 from lgi_kernels import RenderMode, rasterize_backward, rasterize_forward
 
 from .model import Gaussians
-from .schemes import CodebookUse
+from .schemes import CodebookUse, Quantized, Scheme
 
 REFIT_ITERATIONS = 25
 """CGLS iterations: on Kodak at N=3000 the PSNR gain is within 0.05 dB of 60 iterations' after 20."""
+ROUNDING_GROUPS = 4
+"""Groups of Gaussians whose colours are rounded in turn, the later ones refit to absorb the earlier ones'
+rounding: 4 gained 0.03-0.05 dB on Kodak crops where 2 gained 0.01-0.03 and 8 no more than 4."""
+COMPENSATION_ITERATIONS = 10
+"""CGLS iterations after each group is rounded (it starts from the previous solution)."""
 
 
 def _cgls(
@@ -49,6 +54,27 @@ def _cgls(
         gamma, previous = float((s * s).sum()), gamma
         p = s + (gamma / previous) * p
     return x
+
+
+def _masked_cgls(
+    forward: Callable[[np.ndarray], np.ndarray],
+    adjoint: Callable[[np.ndarray], np.ndarray],
+    colours: np.ndarray,
+    free: np.ndarray,
+    image: np.ndarray,
+    iterations: int,
+) -> np.ndarray:
+    """``colours`` with the ``free`` rows re-solved by least squares for ``image``, the others held."""
+    held = colours * ~free[:, None]
+    target = image - forward(held)
+    solved = _cgls(
+        lambda x: forward(x * free[:, None]),
+        lambda r: adjoint(r) * free[:, None],
+        colours * free[:, None],
+        target,
+        iterations,
+    )
+    return np.where(free[:, None], solved, colours)
 
 
 def _operators(geometry: Gaussians) -> tuple[Callable, Callable]:
@@ -100,3 +126,35 @@ def refit_codebooks(
     solved = _cgls(lambda x: forward_colours(colours(x)), adjoint, start, image, iterations)
     for use, book in zip(uses, np.split(solved, splits), strict=True):
         use.book[:] = book
+
+
+def quantize_colours_compensated(
+    geometry: Gaussians,
+    scheme: Scheme,
+    state: dict,
+    image: np.ndarray,
+    groups: int = ROUNDING_GROUPS,
+    iterations: int = COMPENSATION_ITERATIONS,
+) -> Quantized:
+    """Quantize a scalar colour scheme's colours group by group (sum mode): each group is rounded and held,
+    then the colours not yet rounded are refit so that they absorb its rounding error (what GPTQ does for
+    network weights). The smallest Gaussians go first: the big ones, refit last, cover what they leave.
+    ``geometry`` holds the quantized positions and shapes with float (refit) colours. Nothing changes for
+    the decoder: it reads the same symbols."""
+    forward, adjoint = _operators(geometry)
+    chol = geometry.chol.astype(np.float64)
+    order = np.argsort(np.abs(chol[:, 0] * chol[:, 2]), kind="stable")  # sqrt(det) of the covariance
+    colours = geometry.colors.astype(np.float64)
+    free = np.ones(len(colours), bool)
+    for k, part in enumerate(np.array_split(order, groups)):
+        trial = Gaussians(
+            geometry.means, geometry.chol, colours.astype(np.float32), geometry.opacities, geometry.native_size
+        )
+        colours[part] = scheme.dequantize(scheme.quantize(trial, RenderMode.ACCUMULATED_SUM, state)).colors[part]
+        free[part] = False
+        if k + 1 < groups and free.any():
+            colours = _masked_cgls(forward, adjoint, colours, free, image, iterations)
+    final = Gaussians(
+        geometry.means, geometry.chol, colours.astype(np.float32), geometry.opacities, geometry.native_size
+    )
+    return scheme.quantize(final, RenderMode.ACCUMULATED_SUM, state)

@@ -245,9 +245,12 @@ def _export(session: _Session, request: dict) -> None:
     r, chosen = session.result, session.last_quantized
     cfg = r.config
     scheme = chosen.scheme if chosen is not None else cfg.scheme
-    quantized = quantize_for_file(
-        r.gaussians, session.image, cfg.mode, scheme, cfg.codebook_size, cfg.seed, chosen, cfg.quant_steps
-    )
+    if chosen is r.quantized:  # the fit's own: what `lgi encode` writes (after staged QA, the better file)
+        quantized = r.final_quantized(session.image)
+    else:
+        quantized = quantize_for_file(
+            r.gaussians, session.image, cfg.mode, scheme, cfg.codebook_size, cfg.seed, chosen, cfg.quant_steps
+        )
     size = write_lgi(request["path"], quantized)
     height, width = session.image.shape[:2]
     session.events.send(("exported", {"path": request["path"], "bytes": size, "bpp": 8 * size / (width * height)}))

@@ -57,7 +57,8 @@ def test_encode_decode_round_trip_from_an_array_a_path_and_a_pil_image(tmp_path)
     error = np.abs(decoded.astype(float) - rgb).mean()
     assert error < 12  # a picture, not noise
     info = lgi_studio.read_info(files[0])
-    assert (info["width"], info["height"], info["gaussians"], info["scheme"]) == (32, 24, 40, "lgi-sq")
+    assert (info["width"], info["height"], info["scheme"]) == (32, 24, "lgi-sq")
+    assert 0 < info["gaussians"] <= 40  # rate-distortion pruning may drop Gaussians not worth their bits
     assert info["file_bytes"] == len(files[0])
     assert lgi_studio.read_info(tmp_path / "p.lgi") == info
 

@@ -124,14 +124,14 @@ def test_encode_to_lgi_then_info_and_decode_at_another_size(tmp_path, capsys):
     assert "bytes" in capsys.readouterr().out
     assert main(["info", str(lgi), "--json"]) == 0
     info = json.loads(capsys.readouterr().out)
-    assert info["gaussians"] == 40
+    assert 30 <= info["gaussians"] <= 40  # QA may drop Gaussians not worth their bits (core.rate)
     assert info["scheme"] == "lgi-sq"  # the default scheme
     parts = info["bits_by_part"]
     assert set(parts) == {"colour model", "positions", "sizes", "angles", "colours"}
     assert all(bits > 0 for bits in parts.values())
     assert info["file_bytes"] == lgi.stat().st_size
     assert info["metadata"]["qa_training"] is True
-    assert info["lgi_steps"]["position_px"] == position_step(40, 32, 24)  # the operating point's (auto)
+    assert info["lgi_steps"]["position_px"] == position_step(info["gaussians"], 32, 24)  # the operating point's
     assert info["colour_step"] > 0
     assert main([*args, "--quant-steps", "fixed", "--quiet"]) == 0
     capsys.readouterr()

@@ -143,13 +143,24 @@ def test_lgi_angle_precision_follows_elongation():
     assert levels[0] < levels[1] < levels[2]
 
 
-def test_qa_switches_at_the_configured_iteration_and_reports_real_bits():
-    cfg = FitConfig(count=120, iterations=40, qa_training=True, qa_start=0.5)
+@pytest.mark.parametrize(("scheme", "switch", "total"), [("lgi", 20, 40), ("lgi-sq", 40, 60)])
+def test_qa_switches_at_the_configured_iteration_and_reports_real_bits(scheme, switch, total):
+    """Codebook QA replaces the end of the fit; lgi-sq's staged QA tunes the finished fit for as many
+    iterations again as the codebook QA would take (``1 - qa_start`` of the fit)."""
+    cfg = FitConfig(
+        count=120,
+        iterations=40,
+        qa_training=True,
+        qa_start=0.5,
+        codebook_size=16 if scheme == "lgi" else None,
+        scheme=scheme,
+    )
     events = list(fit(synthetic(), cfg))
     phases = [e.phase for e in events]
-    assert phases.index("qa") == 20 == cfg.qa_start_iteration
-    assert all(e.qa_start is None for e in events[:20])
-    assert all(e.qa_start == 20 for e in events[20:])
+    assert len(events) == total == cfg.total_iterations == events[-1].total
+    assert phases.index("qa") == switch == cfg.qa_start_iteration
+    assert all(e.qa_start is None for e in events[:switch])
+    assert all(e.qa_start == switch for e in events[switch:])
     assert events[-1].bpp < events[0].bpp / 3  # quantized bits, not float32
 
 
@@ -158,7 +169,7 @@ def test_qa_result_holds_the_quantized_gaussians_and_their_bytes_match():
     result = run_fit(image, FitConfig(count=120, iterations=40, qa_training=True))
     q = result.quantized
     scheme = scheme_of(q)
-    assert q.n == 120
+    assert q.n == len(result.gaussians) <= 120  # lgi-sq's QA may drop Gaussians not worth their bits
     decoded = scheme.dequantize(scheme.unpack(scheme.pack(q), q.n, q.native_size, q.mode))
     np.testing.assert_allclose(
         np.sort(decoded.render(), axis=None), np.sort(scheme.dequantize(q).render(), axis=None), atol=1e-5
@@ -188,8 +199,9 @@ def test_straight_through_gradients_come_from_the_dequantized_gaussians(monkeypa
 
 
 def test_staged_qa_holds_positions_then_shapes_on_their_grids(monkeypatch):
-    """lgi-sq's QA: positions quantized and fixed from the switch, shapes from halfway to the end, while the
-    rest keeps training; the result is exactly what post-hoc quantization of the final Gaussians gives."""
+    """lgi-sq's QA, after the 10 float iterations: positions quantized and fixed from the switch, shapes from
+    halfway through the 6 tuning iterations, while the rest keeps training; the QA symbols are exactly what
+    post-hoc quantization of the final Gaussians gives, and the float fit it started from is kept."""
     seen = []
     real = fit_module.rasterize_forward_l2  # the fit's render: with the L2 loss in the same launch
 
@@ -201,23 +213,27 @@ def test_staged_qa_holds_positions_then_shapes_on_their_grids(monkeypatch):
     image = synthetic()
     cfg = FitConfig(count=100, iterations=10, qa_training=True, qa_start=0.4, densify=False, scheme="lgi-sq")
     events = list(fit(image, cfg))
-    assert [e.phase for e in events].index("qa") == 4
+    assert [e.phase for e in events].index("qa") == 10
+    assert len(events) == 16
     result = run_fit(image, cfg)
-    del seen[10:]  # the second run's frames: the same again
+    del seen[16:]  # the second run's frames: the same again
     lgi = scheme_of(result.quantized)
-    assert lgi.steps == operating_steps(100, 64, 48)  # the operating point's grid, as the file will record
-    for k, (means, chol, _) in enumerate(seen[4:], start=4):
+    assert lgi.steps == operating_steps(len(result.gaussians), 64, 48)  # the grid of the count tuned
+    for k, (means, chol, _) in enumerate(seen[10:], start=10):
         g = Gaussians(means, chol, np.zeros((len(means), 3), np.float32), np.ones(len(means)), (64, 48))
-        snapped = lgi.snap_geometry(g, shapes=k >= 7)
+        snapped = lgi.snap_geometry(g, shapes=k >= 13)
         np.testing.assert_array_equal(snapped.means, means)
         np.testing.assert_allclose(snapped.chol, chol, rtol=1e-6, atol=1e-9)
-    assert all(np.array_equal(seen[4][0], m) for m, _, _ in seen[5:])  # positions no longer move
-    assert not np.allclose(seen[4][1], seen[6][1])  # shapes still train until iteration 7
-    assert all(np.array_equal(seen[7][1], c) for _, c, _ in seen[8:])  # then they are held
-    assert not np.allclose(seen[7][2], seen[9][2])  # colours train to the end
+    assert all(np.array_equal(seen[10][0], m) for m, _, _ in seen[11:])  # positions no longer move
+    assert not np.allclose(seen[10][1], seen[12][1])  # shapes still train until iteration 13
+    assert all(np.array_equal(seen[13][1], c) for _, c, _ in seen[14:])  # then they are held
+    assert not np.allclose(seen[13][2], seen[15][2])  # colours train to the end
     posthoc = lgi.quantize(result.gaussians, cfg.mode, lgi.train(result.gaussians, cfg.mode, None))
     for name, symbols in posthoc.symbols.items():
         np.testing.assert_array_equal(result.quantized.symbols[name], symbols)
+    plain = run_fit(image, FitConfig(count=100, iterations=10, densify=False))
+    for name in ("means", "chol", "colors"):  # the float fit QA started from is the fit without QA
+        np.testing.assert_array_equal(getattr(result.fitted, name), getattr(plain.gaussians, name))
 
 
 @pytest.mark.parametrize(
