@@ -176,6 +176,16 @@ def _output_size(args: argparse.Namespace, width: int, height: int) -> tuple[int
     return max(1, out[0]), max(1, out[1])
 
 
+def _render(lgi, width: int, height: int, mode):
+    """The file's Gaussians at ``width`` x ``height``, refused before allocating beyond the render limits."""
+    from lgi_studio.io.lgi_format import RenderLimitError
+
+    try:
+        return lgi.render(width, height, mode)
+    except RenderLimitError as exc:
+        raise CliError(str(exc)) from exc
+
+
 def _cmd_decode(args: argparse.Namespace) -> int:
     """Render a .lgi file to a picture at any size."""
     from lgi_kernels import RenderMode
@@ -187,7 +197,7 @@ def _cmd_decode(args: argparse.Namespace) -> int:
     width, height = _output_size(args, lgi.header.width, lgi.header.height)
     mode = RenderMode.parse(args.render_mode) if args.render_mode else lgi.header.mode
     _start_backend(args.backend)
-    save_image(output, lgi.gaussians().render(width, height, mode=mode))
+    save_image(output, _render(lgi, width, height, mode))
     print(f"{output}: {width}x{height} from {lgi.header.count} Gaussians ({mode.value})")
     return 0
 
