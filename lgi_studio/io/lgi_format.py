@@ -86,15 +86,22 @@ class LgiFile:
     metadata: dict
     payload_bytes: int  # GAUS payload as stored (after zstd, if used)
     file_bytes: int
+    _decoded: Gaussians | None = field(default=None, compare=False, repr=False)
+
+    def _dequantized(self) -> Gaussians:
+        """Dequantized once (the reader validates them; a render uses them again)."""
+        if self._decoded is None:
+            object.__setattr__(self, "_decoded", scheme_for(self.header).dequantize(self.quantized))
+        return self._decoded
 
     def gaussians(self) -> Gaussians:
-        """The Gaussians exactly as written."""
-        return scheme_for(self.header).dequantize(self.quantized)
+        """The Gaussians exactly as written (a copy: callers may change it)."""
+        return self._dequantized().copy()
 
     def render(self, width: int | None = None, height: int | None = None, mode: RenderMode | None = None) -> np.ndarray:
         """Render ``[H, W, 3]`` float32 at any size (native by default) in the file's mode unless told;
         ``RenderLimitError`` when the render would exceed ``render_limits`` (checked before allocating)."""
-        return render_checked(self.gaussians(), width, height, mode or self.header.mode)
+        return render_checked(self._dequantized(), width, height, mode or self.header.mode)
 
 
 def scheme_for(header: LgiHeader) -> Scheme:
@@ -303,7 +310,7 @@ def decode_lgi(data: bytes) -> LgiFile:
         msg = f"payload has {len(raw)} bytes, the header declares {raw_size}"
         raise LgiFormatError(msg)
     lgi = LgiFile(header, _unpack(header, raw), metadata, len(gaus), len(data))
-    _check_gaussians(lgi.gaussians(), header.mode)
+    _check_gaussians(lgi._dequantized(), header.mode)
     return lgi
 
 
