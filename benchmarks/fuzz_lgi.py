@@ -79,6 +79,12 @@ def _target_read(path: Path, folder: Path, index: int) -> str:
 def _target_pillow(path: Path, folder: Path, index: int) -> str:
     from PIL import Image
 
+    from lgi_studio.io.lgi_format import SIGNATURE
+
+    if not path.read_bytes().startswith(SIGNATURE):  # not an .lgi file: Pillow's answer, not the plugin's
+        with contextlib.suppress(Image.UnidentifiedImageError), Image.open(path):
+            return "ok"
+        return "refused"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         with Image.open(path) as im:
