@@ -238,7 +238,7 @@ def run(
     children = [_Child(ctx, memory_mib) for _ in range(workers)]
     report = Report()
     start = time.perf_counter()
-    next_case = 0
+    next_case = shown = 0
     try:
         while report.cases < cases:
             for child in children:
@@ -256,6 +256,9 @@ def run(
                 children[i] = _collect(child, ctx, memory_mib, report, work_cap, save)
             if progress and report.cases and report.cases % 1000 == 0:
                 print(f"{report.cases} cases, {len(report.failures)} failures", file=sys.stderr, flush=True)
+            while progress and len(report.failures) > shown:
+                print("  FAIL", *report.failures[shown], file=sys.stderr, flush=True)
+                shown += 1
     finally:
         for child in children:
             child.stop()

@@ -91,7 +91,11 @@ def _unpack_floats(data: bytes, pos: int, dtype: str = "<f2", limit: int = 1 << 
     if n > limit or pos + n * size > len(data):
         msg = "float field is truncated"
         raise EntropyError(msg)
-    return np.frombuffer(data[pos : pos + n * size], dtype=dtype).astype(np.float32), pos + n * size
+    values = np.frombuffer(data[pos : pos + n * size], dtype=dtype).astype(np.float32)
+    if not np.isfinite(values).all():
+        msg = "float field holds NaN or infinity"
+        raise EntropyError(msg)
+    return values, pos + n * size
 
 
 def _vector(g: Gaussians, mode: RenderMode) -> np.ndarray:
@@ -220,7 +224,7 @@ class VQScheme(Scheme):
     name = "vq"
 
     def train(self, g, mode, codebook_size, seed=0, previous=None):
-        size = codebook_size or auto_codebook_size(len(g))
+        size = codebook_size or min(auto_codebook_size(len(g)), len(g))  # the automatic size fits any count
         init = previous.state["vq"].codebook if previous is not None and previous.scheme == self.name else None
         vq = VectorQuantizer.train(_vector(g, mode), size, seed=seed, init=init)
         vq.codebook = _snap16(vq.codebook)
@@ -272,7 +276,10 @@ class GaussianImageScheme(Scheme):
         for stage in rvq.stages:
             stage.codebook = _snap16(stage.codebook)
         chol = ScalarQuantizer.fit(g.chol, self.CHOL_BITS)
-        chol = ScalarQuantizer(_snap16(chol.lo), _snap16(chol.hi), chol.bits)
+        lo, hi = _snap16(chol.lo), _snap16(chol.hi)
+        # a constant column (one Gaussian, a 1x1 picture) has no range: one float16 step keeps the step nonzero
+        hi = np.where(hi > lo, hi, np.nextafter(lo.astype(np.float16), np.float16(np.inf)).astype(np.float32))
+        chol = ScalarQuantizer(lo, hi, chol.bits)
         return {"color": rvq, "chol": chol}
 
     def quantize(self, g, mode, state):
@@ -323,6 +330,9 @@ class GaussianImageScheme(Scheme):
             msg = "gaussianimage positions are truncated"
             raise SchemeError(msg)
         means = np.frombuffer(payload[pos:end], "<f2").reshape(n, 2).astype(np.float32)
+        if not np.isfinite(means).all():
+            msg = "gaussianimage positions hold NaN or infinity"
+            raise SchemeError(msg)
         chol, pos = decode_uniform(payload, end, 3 * n, 2**self.CHOL_BITS)
         colors = []
         for stage in stages:

@@ -32,6 +32,7 @@ from lgi_studio.core.schemes import LgiSteps, Quantized, Scheme, SchemeError, sc
 
 from .atomic import atomic_writer
 from .errors import LgiFormatError, RenderLimitError
+from .metrics_files import json_safe
 from .render_limits import render_checked
 
 __all__ = ["LgiFile", "LgiFormatError", "LgiHeader", "RenderLimitError", "decode_lgi", "encode_lgi", "read_lgi"]
@@ -141,7 +142,8 @@ def encode_lgi(quantized: Quantized, metadata: dict | None = None) -> bytes:
     )
     parts = [SIGNATURE, _chunk(b"IHDR", header), _chunk(b"GAUS", squeezed if use_zstd else raw)]
     if metadata:
-        parts.append(_chunk(b"meta", json.dumps(metadata, separators=(",", ":"), sort_keys=True).encode()))
+        text = json.dumps(json_safe(metadata), separators=(",", ":"), sort_keys=True, allow_nan=False)
+        parts.append(_chunk(b"meta", text.encode()))
     parts.append(_chunk(b"IEND", b""))
     return b"".join(parts)
 
@@ -310,7 +312,9 @@ def decode_lgi(data: bytes) -> LgiFile:
         msg = f"payload has {len(raw)} bytes, the header declares {raw_size}"
         raise LgiFormatError(msg)
     lgi = LgiFile(header, _unpack(header, raw), metadata, len(gaus), len(data))
-    _check_gaussians(lgi._dequantized(), header.mode)
+    with np.errstate(all="ignore"):  # hostile numbers may overflow here: the check below refuses the result
+        gaussians = lgi._dequantized()
+    _check_gaussians(gaussians, header.mode)
     return lgi
 
 

@@ -18,9 +18,9 @@ from .errors import RenderLimitError
 MAX_RENDER_PIXELS = 1 << 23
 """Largest render (8 MP, e.g. 4096 x 2048): about 40 bytes per pixel while rendering and saving (float32
 image, alpha buffers, its 8-bit copy) keep a render under 400 MB."""
-MAX_RENDER_WORK = 800_000_000
-"""Pixel evaluations a render may declare: ~3 s on one CPU core (measured: 527 million in 1.9 s, accumulated
-sum), far less on a GPU. A 5000-Gaussian Kodak fit rendered at 4x its size declares ~60 million."""
+MAX_RENDER_WORK = 500_000_000
+"""Pixel evaluations a render may declare: ~2 s on one CPU core (measured: 527 million in 1.9 s, accumulated
+sum, on the 2-core development machine), far less on a GPU."""
 GAUSSIAN_WORK = 256
 """What one Gaussian costs before its pixels (projection, binning, its tiles' loops), in pixel evaluations:
 2,000,000 Gaussians of a pixel each take 1.4-3 s to render at 256 x 256 (measured), like 500 million

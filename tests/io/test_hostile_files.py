@@ -59,7 +59,7 @@ def test_a_codebook_holding_infinity_is_refused():
     chunks = split_chunks(encode_lgi(quantized("vq")))
     raw = bytearray(raw_payload(chunks))
     raw[3:5] = np.array([np.inf], "<f2").tobytes()  # the first codebook value, after its varint count
-    refused(join_chunks(with_payload(chunks, bytes(raw), squeeze=True)), "not finite")
+    refused(join_chunks(with_payload(chunks, bytes(raw), squeeze=True)), "NaN or infinity")
 
 
 # defect 3 and the one-meta rule ----------------------------------------------------------------------------
