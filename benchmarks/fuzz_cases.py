@@ -189,10 +189,17 @@ def chunk_structure(rng, seeds):
 
 def _stream(rng: np.random.Generator, n: int) -> bytes:
     """One entropy-coded stream, often honest, often with a lying count, alphabet, model or word count."""
-    kind = int(rng.integers(6))
+    kind = int(rng.integers(6)) if rng.random() > 0.02 else 6
     count = int(_pick(rng, [n, n, n, 0, 1, n + 1, max(0, n - 1), 2 * n, 1 << 20, 1 << 26]))
+    if kind == 6:  # the largest histogram: a megabyte of counts to read (all symbols are the first one)
+        out = bytearray()
+        write_varint(count, out)
+        out.append(0)  # histogram model
+        write_varint(1 << 20, out)
+        write_varint(count, out)
+        return bytes(out) + b"\0" * ((1 << 20) - 1) + b"\1\0\0\0\0"  # the other counts, one word
     if kind == 0:
-        top = int(_pick(rng, [1, 2, 64, 1024, 1 << 20]))
+        top = int(_pick(rng, [1, 2, 64, 1024, 4096]))
         return encode_categorical(rng.integers(0, top, min(count, 4 * n + 8)))
     if kind == 1:
         size = int(_pick(rng, [2, 64, 4096, 1 << 24]))

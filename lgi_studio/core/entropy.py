@@ -238,14 +238,37 @@ def decode_categorical(data: bytes, pos: int = 0, count: int | None = None) -> t
 
 
 def _read_histogram(data: bytes, pos: int, alphabet: int, n: int) -> tuple[np.ndarray, int]:
-    counts = np.zeros(alphabet, np.int64)
-    for k in range(alphabet):
-        count, pos = read_varint(data, pos)
-        counts[k] = min(count, n + 1)  # any count above n already breaks the sum; capped, it cannot overflow
-    if counts.sum() != n:
+    """``alphabet`` varint counts, vectorized: a 2^20-symbol histogram is a million varints, too many for a
+    Python loop on every stream of a hostile file."""
+    counts, pos = read_varints(data, pos, alphabet)
+    counts = np.minimum(counts, n + 1)  # any count above n already breaks the sum; capped, it cannot overflow
+    if int(counts.sum()) != n:
         msg = "stream histogram does not match its length"
         raise EntropyError(msg)
-    return counts, pos
+    return counts.astype(np.int64), pos
+
+
+def read_varints(data: bytes, pos: int, count: int) -> tuple[np.ndarray, int]:
+    """``count`` unsigned LEB128 varints at ``pos`` as uint64 (values past 2^64 - 1 saturate there, where
+    ``read_varint`` would return them exactly); returns (values, new position)."""
+    buf = np.frombuffer(data, np.uint8, count=max(0, min(len(data) - pos, 10 * count + 1)), offset=min(pos, len(data)))
+    ends = np.flatnonzero(buf < 0x80)[:count]
+    if len(ends) < count:
+        msg = "truncated varint"
+        raise EntropyError(msg)
+    if count == 0:
+        return np.zeros(0, np.uint64), pos
+    starts = np.concatenate([[0], ends[:-1] + 1])
+    lengths = ends - starts + 1
+    if int(lengths.max()) > 10:
+        msg = "varint too long"
+        raise EntropyError(msg)
+    stop = int(ends[-1]) + 1
+    shifts = ((np.arange(stop) - np.repeat(starts, lengths)) * 7).astype(np.uint64)
+    parts = (buf[:stop].astype(np.uint64) & np.uint64(0x7F)) << shifts
+    values = np.bitwise_or.reduceat(parts, starts)
+    values[(lengths == 10) & (buf[ends] > 1)] = np.iinfo(np.uint64).max  # bits beyond the 64th
+    return values, pos + stop
 
 
 def _read_parametric(data: bytes, pos: int, alphabet: int) -> tuple[np.ndarray, int]:
