@@ -21,6 +21,7 @@ import io
 import multiprocessing as mp
 import os
 import resource
+import signal
 import sys
 import tempfile
 import time
@@ -194,9 +195,10 @@ def _worker(conn: Connection, memory_mib: int) -> None:
         cap = _status_kib("VmSize") * 1024 + (memory_mib << 20)
         resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
         conn.send("ready")
-        while (message := conn.recv()) is not None:
-            target, data, index = message
-            conn.send(_run_case(target, data, index, folder))
+        with contextlib.suppress(EOFError, BrokenPipeError):  # the parent went away: stop quietly
+            while (message := conn.recv()) is not None:
+                target, data, index = message
+                conn.send(_run_case(target, data, index, folder))
 
 
 # ------------------------------------------------------------------------------------------------ parent side
@@ -329,6 +331,7 @@ def main() -> None:
     parser.add_argument("--memory-mib", type=int, default=512, help="address space above each child's baseline")
     parser.add_argument("--save-failures", type=Path, default=None, help="folder for the failing files")
     args = parser.parse_args()
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # kill -TERM stops the children too
     report = run(
         args.cases, args.seed, args.workers, args.time_cap, args.work_cap, args.memory_mib, args.save_failures, True
     )
