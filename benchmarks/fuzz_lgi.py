@@ -240,8 +240,9 @@ def run(
     children = [_Child(ctx, memory_mib) for _ in range(workers)]
     report = Report()
     start = time.perf_counter()
-    next_case = shown = 0
-    try:
+    next_case = shown = printed = 0
+    with contextlib.suppress(KeyboardInterrupt), contextlib.ExitStack() as stack:  # Ctrl-C: report what ran
+        stack.callback(lambda: [child.stop() for child in children])
         while report.cases < cases:
             for child in children:
                 if child.ready and child.case is None and next_case < cases:
@@ -256,14 +257,12 @@ def run(
             wait([c.conn for c in children], timeout=max(0.01, timeout))
             for i, child in enumerate(children):
                 children[i] = _collect(child, ctx, memory_mib, report, work_cap, save)
-            if progress and report.cases and report.cases % 1000 == 0:
+            if progress and report.cases // 1000 > printed:
+                printed = report.cases // 1000
                 print(f"{report.cases} cases, {len(report.failures)} failures", file=sys.stderr, flush=True)
             while progress and len(report.failures) > shown:
                 print("  FAIL", *report.failures[shown], file=sys.stderr, flush=True)
                 shown += 1
-    finally:
-        for child in children:
-            child.stop()
     report.seconds = time.perf_counter() - start
     return report
 
