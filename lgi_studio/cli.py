@@ -18,11 +18,11 @@ import math
 import os
 import signal
 import sys
-import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from lgi_studio import __version__
+from lgi_studio.interrupts import signals as _signals
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
@@ -42,57 +42,6 @@ class CliError(Exception):
     """A problem the user can fix; printed as one line."""
 
 
-class Interrupted(KeyboardInterrupt):
-    """SIGINT or SIGTERM: stop wherever the program is and write nothing."""
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(signal.Signals(signum).name)
-        self.signum = signum
-
-
-class _Signals:
-    """What ``main`` does on SIGINT and SIGTERM: raise ``Interrupted`` (remembering it, so that a signal whose
-    exception some library swallowed still stops the command at the next ``checkpoint``), except while the
-    outputs are being renamed into place (``deferred``): that step is not stopped half-way."""
-
-    def __init__(self) -> None:
-        self.received: int | None = None
-        self.deferring = False
-
-    def handle(self, signum: int, frame: object) -> None:
-        self.received = self.received or signum
-        if not self.deferring:
-            raise Interrupted(signum)
-
-    def checkpoint(self) -> None:
-        if self.received is not None and not self.deferring:
-            raise Interrupted(self.received)
-
-    @contextlib.contextmanager
-    def deferred(self) -> Iterator[None]:
-        self.checkpoint()
-        self.deferring = True
-        try:
-            yield
-        finally:
-            self.deferring = False
-
-    @contextlib.contextmanager
-    def installed(self) -> Iterator[None]:
-        if threading.current_thread() is not threading.main_thread():
-            yield
-            return
-        previous = {sig: signal.signal(sig, self.handle) for sig in (signal.SIGINT, signal.SIGTERM)}
-        try:
-            yield
-        finally:
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
-
-
-_signals = _Signals()
-
-
 def _start_backend(name: str | None) -> str:
     from lgi_kernels import BackendError, ensure_backend
 
@@ -100,9 +49,7 @@ def _start_backend(name: str | None) -> str:
         info = ensure_backend(name)
     except BackendError as exc:
         raise CliError(str(exc)) from exc
-    if threading.current_thread() is threading.main_thread():
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, _signals.handle)
+    _signals.reinstall()  # a backend start may have put its own handlers in place
     _signals.checkpoint()
     return info.name
 
@@ -175,6 +122,8 @@ def _check_fit_memory(path: str, count: int | None, limit_gb: float | None) -> N
     from lgi_studio.core.count import MAX_COUNT
     from lgi_studio.io.images import picture_size
 
+    if limit_gb is not None and not (math.isfinite(limit_gb) and limit_gb > 0):
+        raise CliError(f"--max-memory must be a positive number of GB, got {limit_gb}")
     width, height = picture_size(path)
     need = FIT_BASE_BYTES + FIT_BYTES_PER_PIXEL * width * height + FIT_BYTES_PER_GAUSSIAN * (count or MAX_COUNT)
     limit = limit_gb * 1e9 if limit_gb is not None else _available_memory()
@@ -314,7 +263,7 @@ def _output_size(args: argparse.Namespace, width: int, height: int) -> tuple[int
     if out[0] * out[1] > MAX_RENDER_PIXELS:
         raise CliError(
             f"output size {out[0]}x{out[1]} is {out[0] * out[1] / 1e6:.1f} MP, more than the "
-            f"{MAX_RENDER_PIXELS / 1e6:.1f} MP a render may have"
+            f"{MAX_RENDER_PIXELS / 1e6:.1f} MP a render may have (ask for less with --width, --height or --scale)"
         )
     return out
 
@@ -503,7 +452,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     with _signals.installed():
-        _signals.received = None
         try:
             return _run(argv)
         except KeyboardInterrupt as exc:

@@ -79,6 +79,8 @@ def test_a_fit_too_big_for_the_memory_is_refused_before_reading_the_picture(tmp_
     one_line_error(capsys, "needs about 0.2 GB", "0.1 GB of available memory", "--max-memory 1")
     assert main(encode(tmp_path, "-o", str(out), "--max-memory", "0.05")) == 2
     one_line_error(capsys, "0.1 GB of --max-memory")
+    assert main(encode(tmp_path, "-o", str(out), "--max-memory", "nan")) == 2
+    one_line_error(capsys, "--max-memory must be a positive number")
     assert main(encode(tmp_path, "-o", str(out), "--max-memory", "1")) == 0
     assert out.exists()
 
