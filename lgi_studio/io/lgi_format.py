@@ -32,6 +32,7 @@ from lgi_studio.core.schemes import LgiSteps, Quantized, Scheme, SchemeError, sc
 
 from .atomic import atomic_writer
 from .errors import LgiFormatError, RenderLimitError
+from .lgi_meta import MAX_META, parse_meta
 from .metrics_files import json_safe
 from .render_limits import render_checked
 
@@ -48,9 +49,6 @@ MAX_PAYLOAD = 80 << 20
 """Hard cap on a decompressed GAUS payload (80 MiB: 2,000,000 lossless alpha-mode Gaussians take 72 MB)."""
 MAX_CHUNK = MAX_PAYLOAD
 MAX_BYTES_PER_GAUSSIAN = 64
-MAX_META = 1 << 20
-MAX_META_DEPTH = 32
-MAX_META_DIGITS = 64
 MAX_FILE = MAX_PAYLOAD + MAX_META + (1 << 16)
 """The reader reads at most this many bytes: a bigger file (or /dev/zero) is refused, not read into memory."""
 MAX_COORDINATE = 64.0
@@ -306,7 +304,7 @@ def decode_lgi(data: bytes) -> LgiFile:
     if gaus is None:
         msg = "no GAUS chunk (the Gaussians are missing)"
         raise LgiFormatError(msg)
-    metadata = _parse_meta(meta) if meta is not None else {}
+    metadata = parse_meta(meta) if meta is not None else {}
     raw = _inflate(gaus, raw_size) if zstd else gaus
     if len(raw) != raw_size:
         msg = f"payload has {len(raw)} bytes, the header declares {raw_size}"
@@ -377,42 +375,3 @@ def _inflate(payload: bytes, declared: int) -> bytes:
         msg = "GAUS holds more than one zstd frame or trailing bytes after it"
         raise LgiFormatError(msg)
     return b"".join(parts)
-
-
-def _parse_meta(payload: bytes) -> dict:
-    if len(payload) > MAX_META:
-        msg = "metadata chunk is too large"
-        raise LgiFormatError(msg)
-    try:
-        text = payload.decode("utf-8")
-        _check_meta_depth(text)
-        value = json.loads(text, parse_int=_meta_int, parse_constant=_meta_constant)
-    except (UnicodeDecodeError, ValueError) as exc:
-        msg = f"metadata chunk is not valid JSON ({exc})"
-        raise LgiFormatError(msg) from None
-    if not isinstance(value, dict):
-        msg = "metadata chunk must hold a JSON object"
-        raise LgiFormatError(msg)
-    return value
-
-
-def _check_meta_depth(text: str) -> None:
-    """Refuse nesting deeper than ``MAX_META_DEPTH`` before parsing (Python's parser recurses per level).
-    Brackets inside strings count too: an over-estimate only refuses absurd metadata."""
-    codes = np.frombuffer(text.encode(), np.uint8)
-    steps = np.isin(codes, (0x5B, 0x7B)).astype(np.int32) - np.isin(codes, (0x5D, 0x7D)).astype(np.int32)
-    if steps.size and int(np.cumsum(steps).max()) > MAX_META_DEPTH:
-        msg = f"nested deeper than {MAX_META_DEPTH} levels"
-        raise ValueError(msg)
-
-
-def _meta_int(digits: str) -> int:
-    if len(digits) > MAX_META_DIGITS:
-        msg = f"an integer of {len(digits)} digits"
-        raise ValueError(msg)
-    return int(digits)
-
-
-def _meta_constant(name: str) -> float:
-    msg = f"{name} is not JSON"
-    raise ValueError(msg)
