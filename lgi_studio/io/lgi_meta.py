@@ -1,13 +1,14 @@
 """The ``meta`` chunk of a .lgi file: strict JSON, parsed without the ways JSON can hurt a reader.
 
 Python's parser recurses per nesting level (deep nesting: ``RecursionError``), turns a 5000-digit integer
-into a ``ValueError`` and accepts ``NaN``; a reader refuses all three with ``LgiFormatError``
+into a ``ValueError`` and accepts ``NaN`` (and ``1e999`` as infinity); a reader refuses them all with ``LgiFormatError``
 (docs/lgi-format.md, ``meta``).
 """
 
 from __future__ import annotations
 
 import json
+import math
 
 import numpy as np
 
@@ -26,7 +27,7 @@ def parse_meta(payload: bytes) -> dict:
     try:
         text = payload.decode("utf-8")
         _check_meta_depth(text)
-        value = json.loads(text, parse_int=_meta_int, parse_constant=_meta_constant)
+        value = json.loads(text, parse_int=_meta_int, parse_float=_meta_float, parse_constant=_meta_constant)
     except (UnicodeDecodeError, ValueError) as exc:
         msg = f"metadata chunk is not valid JSON ({exc})"
         raise LgiFormatError(msg) from None
@@ -51,6 +52,14 @@ def _meta_int(digits: str) -> int:
         msg = f"an integer of {len(digits)} digits"
         raise ValueError(msg)
     return int(digits)
+
+
+def _meta_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        msg = f"{text} does not fit a float"
+        raise ValueError(msg)
+    return value
 
 
 def _meta_constant(name: str) -> float:

@@ -79,8 +79,9 @@ def test_hostile_metadata_json_is_a_format_error(body):
     refused(_with_meta(body), "metadata chunk is not valid JSON")
 
 
-def test_metadata_with_nan_is_refused_because_it_is_not_json():
-    refused(_with_meta(b'{"psnr":Infinity}'), "not valid JSON")
+@pytest.mark.parametrize("body", [b'{"psnr":Infinity}', b'{"psnr":NaN}', b'{"psnr":1e999}'])
+def test_metadata_with_non_finite_numbers_is_refused_because_json_has_none(body):
+    refused(_with_meta(body), "not valid JSON")
 
 
 def test_two_meta_chunks_are_refused():
