@@ -39,6 +39,9 @@ from fuzz_cases import make_case, seed_files
 
 TARGETS = ("read", "pillow", "info", "decode")
 TARGET_WEIGHTS = np.array([4, 2, 2, 2], float)
+QUEUE_DEPTH = 3
+PIPE_SAFE_BYTES = 32 << 10
+"""A case this small fits the pipe's buffer: sending it never waits for the child."""
 SECONDS_PER_GAUSSIAN = 3e-6
 """CPU time a case may spend per Gaussian its header declares, on top of ``--work-cap``: reading (decoding and
 dequantizing) and rendering 2,000,000 Gaussians takes 2-7 s here (docs/lgi-format.md, Limits)."""
@@ -216,22 +219,44 @@ def _process_cpu(pid: int) -> float:
 
 
 class _Child:
-    def __init__(self, ctx, memory_mib: int) -> None:
+    def __init__(self, ctx, memory_mib: int, time_cap: float) -> None:
+        self.time_cap = time_cap
         self.conn, child_conn = ctx.Pipe()
         self.process = ctx.Process(target=_worker, args=(child_conn, memory_mib), daemon=True)
         self.process.start()
         child_conn.close()
         self.ready = False
-        self.case: tuple | None = None
+        self.queue: collections.deque[tuple] = collections.deque()  # sent, not answered; the first one runs
         self.deadline = 0.0
         self.cpu_at_start = 0.0
 
-    def overran(self, time_cap: float) -> bool:
+    @property
+    def case(self) -> tuple | None:
+        return self.queue[0] if self.queue else None
+
+    def can_take(self, size: int) -> bool:
+        """Queue a few small cases ahead (a busy machine is slow to wake a waiting child), a large one only
+        when the child is idle: a blocking send to a hung child would hang the parent too."""
+        return self.ready and (not self.queue or (len(self.queue) < QUEUE_DEPTH and size < PIPE_SAFE_BYTES))
+
+    def send(self, case: tuple) -> None:
+        if not self.queue:
+            self.started()
+        self.queue.append(case)
+        index, _, target, data = case
+        self.conn.send((target, data, index))
+
+    def started(self) -> None:
+        """The first queued case starts now."""
+        self.deadline = time.monotonic() + self.time_cap
+        self.cpu_at_start = _process_cpu(self.process.pid)
+
+    def overran(self) -> bool:
         """Whether the running case used more than ``time_cap`` CPU seconds, or ten times that in wall time
         (a busy machine stretches wall time: CPU time is the case's own work)."""
-        if time.monotonic() > self.deadline + 9 * time_cap:
+        if time.monotonic() > self.deadline + 9 * self.time_cap:
             return True
-        return _process_cpu(self.process.pid) - self.cpu_at_start > time_cap
+        return _process_cpu(self.process.pid) - self.cpu_at_start > self.time_cap
 
     def stop(self) -> None:
         with contextlib.suppress(OSError, ValueError):
@@ -256,7 +281,8 @@ def run(
     rng = np.random.default_rng(seed)
     seeds = seed_files(rng)
     ctx = mp.get_context("spawn")
-    children = [_Child(ctx, memory_mib) for _ in range(workers)]
+    children = [_Child(ctx, memory_mib, time_cap) for _ in range(workers)]
+    retry: list[tuple] = []  # cases queued to a child that died before it ran them
     report = Report()
     start = time.perf_counter()
     next_case = shown = printed = 0
@@ -264,19 +290,20 @@ def run(
         stack.callback(lambda: [child.stop() for child in children])
         while report.cases < cases:
             for child in children:
-                if child.ready and child.case is None and next_case < cases:
-                    strategy, data = make_case(rng, seeds)
-                    target = TARGETS[int(rng.choice(len(TARGETS), p=TARGET_WEIGHTS / TARGET_WEIGHTS.sum()))]
-                    child.case = (next_case, strategy, target, data)
-                    child.deadline = time.monotonic() + time_cap
-                    child.cpu_at_start = _process_cpu(child.process.pid)
-                    child.conn.send((target, data, next_case))
-                    next_case += 1
+                while retry or next_case < cases:
+                    if not retry:
+                        strategy, data = make_case(rng, seeds)
+                        target = TARGETS[int(rng.choice(len(TARGETS), p=TARGET_WEIGHTS / TARGET_WEIGHTS.sum()))]
+                        retry.append((next_case, strategy, target, data))
+                        next_case += 1
+                    if not child.can_take(len(retry[-1][3])):
+                        break
+                    child.send(retry.pop())
             busy = [c for c in children if c.case is not None]
             timeout = min((c.deadline for c in busy), default=time.monotonic() + 60) - time.monotonic()
             wait([c.conn for c in children], timeout=max(0.5 if timeout <= 0 else 0.01, timeout))
             for i, child in enumerate(children):
-                children[i] = _collect(child, ctx, memory_mib, report, work_cap, time_cap, save)
+                children[i] = _collect(child, ctx, memory_mib, report, work_cap, retry, save)
             if progress and report.cases // 1000 > printed:
                 printed = report.cases // 1000
                 print(f"{report.cases} cases, {len(report.failures)} failures", file=sys.stderr, flush=True)
@@ -288,23 +315,26 @@ def run(
 
 
 def _collect(
-    child: _Child, ctx, memory_mib: int, report: Report, work_cap: float, time_cap: float, save: Path | None
+    child: _Child, ctx, memory_mib: int, report: Report, work_cap: float, retry: list[tuple], save: Path | None
 ) -> _Child:
-    """Take ``child``'s answer if it has one; replace it when it died or overran its time."""
+    """Take ``child``'s answer if it has one; replace it when it died or overran its time (the cases queued
+    behind the culprit go to ``retry``)."""
     try:
         if not child.conn.poll():
-            if child.case is not None and time.monotonic() > child.deadline and child.overran(time_cap):
-                _record(report, child.case, "fail: timeout (killed)", save)
+            if child.case is not None and time.monotonic() > child.deadline and child.overran():
+                _record(report, child.queue.popleft(), "fail: timeout (killed)", save)
                 child.process.kill()
                 child.process.join()
-                return _Child(ctx, memory_mib)
+                retry.extend(reversed(child.queue))
+                return _Child(ctx, memory_mib, child.time_cap)
             return child
         answer = child.conn.recv()
     except (EOFError, OSError):
         child.process.join()
         if child.case is not None:
-            _record(report, child.case, f"fail: child died (exit code {child.process.exitcode})", save)
-        return _Child(ctx, memory_mib)
+            _record(report, child.queue.popleft(), f"fail: child died (exit code {child.process.exitcode})", save)
+            retry.extend(reversed(child.queue))
+        return _Child(ctx, memory_mib, child.time_cap)
     if answer == "ready":
         child.ready = True
         return child
@@ -316,8 +346,9 @@ def _collect(
         verdict = f"fail: {cpu:.1f} s of CPU time"
     if not verdict.startswith("fail") and peak > memory_mib:
         verdict = f"fail: peak RSS {peak:.0f} MiB above the start"
-    _record(report, child.case, verdict, save)
-    child.case = None
+    _record(report, child.queue.popleft(), verdict, save)
+    if child.queue:
+        child.started()
     return child
 
 
