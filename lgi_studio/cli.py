@@ -455,8 +455,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             return _run(argv)
         except KeyboardInterrupt as exc:
-            print("lgi: interrupted; nothing written", file=sys.stderr)
-            return EXIT_TERMINATED if getattr(exc, "signum", None) == signal.SIGTERM else EXIT_INTERRUPTED
+            return _interrupted(getattr(exc, "signum", signal.SIGINT))
+        except Exception:
+            # a library may turn the interrupt into its own error: Ctrl-C while Taichi's extension module
+            # initializes surfaces as "ImportError: initialization failed"
+            if _signals.received is None:
+                raise
+            return _interrupted(_signals.received)
+
+
+def _interrupted(signum: int) -> int:
+    print("lgi: interrupted; nothing written", file=sys.stderr)
+    return EXIT_TERMINATED if signum == signal.SIGTERM else EXIT_INTERRUPTED
 
 
 def _run(argv: Sequence[str] | None) -> int:

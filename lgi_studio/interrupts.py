@@ -4,7 +4,8 @@ final renames of a command's outputs.
 Python raises ``KeyboardInterrupt`` for SIGINT only, and only where the interpreter next looks; a library
 that swallows the exception (or a C extension that runs for a while) could make a Ctrl-C vanish. So the
 handler also remembers the signal, and ``checkpoint()`` (after the backend start, after every fit
-iteration, before the outputs are committed) raises it again.
+iteration, before the outputs are committed) raises it again; ``received`` lets ``main`` report an error
+that a library raised in place of the interrupt as the interrupt.
 """
 
 from __future__ import annotations
