@@ -210,3 +210,21 @@ def test_render_limits_reach_the_pixels_and_memory_promised(tmp_path):
 
     assert MAX_RENDER_PIXELS * (12 + 12 + 3 + 4) < 400 * 2**20
     assert np.iinfo(np.int32).max > MAX_RENDER_PIXELS
+
+
+def test_an_error_raised_in_place_of_ctrl_c_ends_as_the_interrupt(tmp_path, capsys, monkeypatch):  # defect 13
+    """Ctrl-C while Taichi's extension module initializes comes out as ImportError: still an interrupt."""
+    from lgi_studio.interrupts import signals
+
+    def interrupted_import(name):
+        signals.received = 2  # what the SIGINT handler records, before Taichi swallows its exception
+        raise ImportError("initialization failed")
+
+    monkeypatch.setattr(cli, "_start_backend", interrupted_import)
+    out = tmp_path / "o.png"
+    assert main(encode(tmp_path, "-o", str(out))) == 130
+    assert capsys.readouterr().err == "lgi: interrupted; nothing written\n"
+    assert not out.exists()
+    monkeypatch.setattr(cli, "_start_backend", lambda name: (_ for _ in ()).throw(ImportError("broken install")))
+    with pytest.raises(ImportError, match="broken install"):  # without a signal, an error stays an error
+        main(encode(tmp_path, "-o", str(out)))
