@@ -123,10 +123,13 @@ def ensure_backend(name: str | None = None) -> BackendInfo:
 
     ``name`` (or ``$LGI_BACKEND``) is ``auto`` or one of ``cuda|vulkan|metal|cpu``. Auto tries them in
     that order and falls back to the CPU with a reason; an explicit choice that cannot start raises
-    ``BackendError``. A later call with a different explicit choice raises too: Taichi runs one backend
-    per process.
+    ``BackendError``. A later call with a different explicit ``name`` raises too: Taichi runs one backend
+    per process. A later call without one (every kernel launch) takes the running backend, whatever
+    ``$LGI_BACKEND`` says: the environment chooses only when nothing else has (``--backend cpu`` wins).
     """
     global _active
+    if name is None and _active is not None:
+        return _active
     choice = _normalize(name)
     with _lock:
         if _active is not None:

@@ -5,12 +5,16 @@ stream's model is whichever of three costs the fewest bits: its histogram (the s
 varints), three numbers of a discretized Student-t (``parametric_counts``: a histogram of a few hundred
 symbols costs ~1-3 bits per symbol over a few thousand, the three numbers ~80 bits in all), or uniform. Either
 way the decoder rebuilds exact integer counts, hence the very same float32 model the encoder used. Decoding
-checks every length against what is left and raises ``EntropyError`` on anything malformed.
+checks every length against what is left, every count against what the caller expects (before decoding a
+single symbol: a stream cannot make the decoder do more work than its header allows) and every model against
+what the coder accepts (a bad one would panic in Rust, which Python cannot catch); anything malformed raises
+``EntropyError``.
 """
 
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 
 import constriction
 import numpy as np
@@ -22,6 +26,8 @@ RangeDecoder = constriction.stream.queue.RangeDecoder
 
 MAX_SYMBOLS = 1 << 26
 MAX_ALPHABET = 1 << 20
+MAX_UNIFORM = 1 << 24
+"""Largest alphabet constriction's ``Uniform`` model takes (its 24-bit precision); larger ones panic in Rust."""
 PARAMETRIC_MAX_ALPHABET = 1024
 """Larger alphabets keep a histogram or the uniform model: the model search grows with the alphabet (~10 ms
 at 1024, ~100 ms at 4096, too slow for the codebook slider)."""
@@ -194,12 +200,22 @@ def _grid(
     return float(bits[i]), float(cc[i, 0]), float(ss[i, 0]), tail
 
 
-def decode_categorical(data: bytes, pos: int = 0) -> tuple[np.ndarray, int]:
-    """Inverse of ``encode_categorical``; returns (symbols, position after the stream)."""
+def _read_count(data: bytes, pos: int, expected: int | None) -> tuple[int, int]:
+    """A stream's symbol count, refused before any decoding when it is not the one the caller expects."""
     n, pos = read_varint(data, pos)
     if n > MAX_SYMBOLS:
         msg = f"stream claims {n} symbols, more than the {MAX_SYMBOLS} allowed"
         raise EntropyError(msg)
+    if expected is not None and n != expected:
+        msg = f"stream claims {n} symbols where {expected} are expected"
+        raise EntropyError(msg)
+    return n, pos
+
+
+def decode_categorical(data: bytes, pos: int = 0, count: int | None = None) -> tuple[np.ndarray, int]:
+    """Inverse of ``encode_categorical``; returns (symbols, position after the stream). ``count``: the number
+    of symbols the caller expects (checked before decoding)."""
+    n, pos = _read_count(data, pos, count)
     if n == 0:
         return np.zeros(0, np.int32), pos
     if pos >= len(data) or data[pos] not in (_HISTOGRAM, _UNIFORM, _PARAMETRIC):
@@ -212,20 +228,47 @@ def decode_categorical(data: bytes, pos: int = 0) -> tuple[np.ndarray, int]:
         raise EntropyError(msg)
     if tag == _UNIFORM:
         words, pos = _read_words(data, pos)
-        return _decode(words, Uniform(alphabet), n), pos
+        return _decode(words, lambda: Uniform(alphabet), n), pos
     if tag == _PARAMETRIC:
         counts, pos = _read_parametric(data, pos, alphabet)
-        words, pos = _read_words(data, pos)
-        return _decode(words, _categorical(counts), n), pos
-    counts = np.zeros(alphabet, np.int64)
-    for k in range(alphabet):
-        count, pos = read_varint(data, pos)
-        counts[k] = min(count, n + 1)  # any count above n already breaks the sum; capped, it cannot overflow
-    if counts.sum() != n:
+    else:
+        counts, pos = _read_histogram(data, pos, alphabet, n)
+    words, pos = _read_words(data, pos)
+    return _decode(words, lambda: _categorical(counts), n), pos
+
+
+def _read_histogram(data: bytes, pos: int, alphabet: int, n: int) -> tuple[np.ndarray, int]:
+    """``alphabet`` varint counts, vectorized: a 2^20-symbol histogram is a million varints, too many for a
+    Python loop on every stream of a hostile file."""
+    counts, pos = read_varints(data, pos, alphabet)
+    counts = np.minimum(counts, n + 1)  # any count above n already breaks the sum; capped, it cannot overflow
+    if int(counts.sum()) != n:
         msg = "stream histogram does not match its length"
         raise EntropyError(msg)
-    words, pos = _read_words(data, pos)
-    return _decode(words, _categorical(counts), n), pos
+    return counts.astype(np.int64), pos
+
+
+def read_varints(data: bytes, pos: int, count: int) -> tuple[np.ndarray, int]:
+    """``count`` unsigned LEB128 varints at ``pos`` as uint64 (values past 2^64 - 1 saturate there, where
+    ``read_varint`` would return them exactly); returns (values, new position)."""
+    buf = np.frombuffer(data, np.uint8, count=max(0, min(len(data) - pos, 10 * count + 1)), offset=min(pos, len(data)))
+    ends = np.flatnonzero(buf < 0x80)[:count]
+    if len(ends) < count:
+        msg = "truncated varint"
+        raise EntropyError(msg)
+    if count == 0:
+        return np.zeros(0, np.uint64), pos
+    starts = np.concatenate([[0], ends[:-1] + 1])
+    lengths = ends - starts + 1
+    if int(lengths.max()) > 10:
+        msg = "varint too long"
+        raise EntropyError(msg)
+    stop = int(ends[-1]) + 1
+    shifts = ((np.arange(stop) - np.repeat(starts, lengths)) * 7).astype(np.uint64)
+    parts = (buf[:stop].astype(np.uint64) & np.uint64(0x7F)) << shifts
+    values = np.bitwise_or.reduceat(parts, starts)
+    values[(lengths == 10) & (buf[ends] > 1)] = np.iinfo(np.uint64).max  # bits beyond the 64th
+    return values, pos + stop
 
 
 def _read_parametric(data: bytes, pos: int, alphabet: int) -> tuple[np.ndarray, int]:
@@ -252,16 +295,20 @@ def encode_uniform(symbols: np.ndarray, size: int) -> bytes:
     return _words(encoder, out)
 
 
-def decode_uniform(data: bytes, pos: int = 0) -> tuple[np.ndarray, int]:
-    n, pos = read_varint(data, pos)
-    size, pos = read_varint(data, pos)
-    if n > MAX_SYMBOLS or not 1 <= size <= 1 << 30:
-        msg = "uniform stream header is out of range"
+def decode_uniform(
+    data: bytes, pos: int = 0, count: int | None = None, size: int | None = None
+) -> tuple[np.ndarray, int]:
+    """Inverse of ``encode_uniform``. ``count`` and ``size``: the symbol count and alphabet the caller
+    expects (checked before decoding; a stream that differs would not re-encode to itself)."""
+    n, pos = _read_count(data, pos, count)
+    alphabet, pos = read_varint(data, pos)
+    if not 2 <= alphabet <= MAX_UNIFORM or (size is not None and alphabet != size):
+        msg = f"uniform stream alphabet of {alphabet} symbols is out of range"
         raise EntropyError(msg)
     if n == 0:
         return np.zeros(0, np.int32), pos
     words, pos = _read_words(data, pos)
-    return _decode(words, Uniform(size), n), pos
+    return _decode(words, lambda: Uniform(alphabet), n), pos
 
 
 def encode_uniform_sized(symbols: np.ndarray, sizes: np.ndarray) -> bytes:
@@ -278,19 +325,21 @@ def encode_uniform_sized(symbols: np.ndarray, sizes: np.ndarray) -> bytes:
 def decode_uniform_sized(data: bytes, pos: int, sizes: np.ndarray) -> tuple[np.ndarray, int]:
     """Inverse of ``encode_uniform_sized``; ``sizes`` come from data decoded earlier."""
     n, pos = read_varint(data, pos)
-    if n != len(sizes) or np.any(np.asarray(sizes) < 2):
+    sizes = np.asarray(sizes, np.int64)
+    if n != len(sizes) or (n and (sizes.min() < 2 or sizes.max() > MAX_UNIFORM)):
         msg = "sized stream does not match what precedes it"
         raise EntropyError(msg)
     if n == 0:
         return np.zeros(0, np.int32), pos
     words, pos = _read_words(data, pos)
-    return _decode(words, Uniform(), np.asarray(sizes, np.int32)), pos
+    return _decode(words, Uniform, sizes.astype(np.int32)), pos
 
 
-def _decode(words: np.ndarray, model, amount) -> np.ndarray:
-    """Decode, turning any failure of the coder (including a Rust panic) into ``EntropyError``."""
+def _decode(words: np.ndarray, make_model: Callable[[], object], amount: int | np.ndarray) -> np.ndarray:
+    """Build the model and decode, turning any failure of the coder into ``EntropyError``. The callers check
+    every model's parameters first: a Rust panic is caught here too, but only after it printed to stderr."""
     try:
-        return RangeDecoder(words).decode(model, amount).astype(np.int32)
+        return RangeDecoder(words).decode(make_model(), amount).astype(np.int32)
     except (KeyboardInterrupt, SystemExit, GeneratorExit):
         raise
     except BaseException as exc:

@@ -92,7 +92,11 @@ def _unpack_floats(data: bytes, pos: int, dtype: str = "<f2", limit: int = 1 << 
     if n > limit or pos + n * size > len(data):
         msg = "float field is truncated"
         raise EntropyError(msg)
-    return np.frombuffer(data[pos : pos + n * size], dtype=dtype).astype(np.float32), pos + n * size
+    values = np.frombuffer(data[pos : pos + n * size], dtype=dtype).astype(np.float32)
+    if not np.isfinite(values).all():
+        msg = "float field holds NaN or infinity"
+        raise EntropyError(msg)
+    return values, pos + n * size
 
 
 def _vector(g: Gaussians, mode: RenderMode) -> np.ndarray:
@@ -221,7 +225,7 @@ class VQScheme(Scheme):
     name = "vq"
 
     def train(self, g, mode, codebook_size, seed=0, previous=None):
-        size = codebook_size or auto_codebook_size(len(g))
+        size = codebook_size or min(auto_codebook_size(len(g)), len(g))  # the automatic size fits any count
         init = previous.state["vq"].codebook if previous is not None and previous.scheme == self.name else None
         vq = VectorQuantizer.train(_vector(g, mode), size, seed=seed, init=init)
         vq.codebook = _snap16(vq.codebook)
@@ -250,7 +254,7 @@ class VQScheme(Scheme):
         if len(book) % cols or not len(book):
             msg = "vq codebook has the wrong size"
             raise SchemeError(msg)
-        index, pos = decode_categorical(payload, pos)
+        index, pos = decode_categorical(payload, pos, n)
         book = book.reshape(-1, cols)
         if len(index) != n or pos != len(payload) or (len(index) and index.max() >= len(book)):
             msg = "vq indices do not match the header"
@@ -273,7 +277,10 @@ class GaussianImageScheme(Scheme):
         for stage in rvq.stages:
             stage.codebook = _snap16(stage.codebook)
         chol = ScalarQuantizer.fit(g.chol, self.CHOL_BITS)
-        chol = ScalarQuantizer(_snap16(chol.lo), _snap16(chol.hi), chol.bits)
+        lo, hi = _snap16(chol.lo), _snap16(chol.hi)
+        # a constant column (one Gaussian, a 1x1 picture) has no range: one float16 step keeps the step nonzero
+        hi = np.where(hi > lo, hi, np.nextafter(lo.astype(np.float16), np.float16(np.inf)).astype(np.float32))
+        chol = ScalarQuantizer(lo, hi, chol.bits)
         return {"color": rvq, "chol": chol}
 
     def quantize(self, g, mode, state):
@@ -324,14 +331,17 @@ class GaussianImageScheme(Scheme):
             msg = "gaussianimage positions are truncated"
             raise SchemeError(msg)
         means = np.frombuffer(payload[pos:end], "<f2").reshape(n, 2).astype(np.float32)
-        chol, pos = decode_uniform(payload, end)
+        if not np.isfinite(means).all():
+            msg = "gaussianimage positions hold NaN or infinity"
+            raise SchemeError(msg)
+        chol, pos = decode_uniform(payload, end, 3 * n, 2**self.CHOL_BITS)
         colors = []
-        for _ in stages:
-            idx, pos = decode_uniform(payload, pos)
+        for stage in stages:
+            idx, pos = decode_uniform(payload, pos, n, max(2, stage.size))
             colors.append(idx)
         symbols = {"means": means, "chol": chol.reshape(-1, 3), "color": np.stack(colors, axis=1)}
         if mode is RenderMode.ALPHA:
-            symbols["opacity"], pos = decode_uniform(payload, pos)
+            symbols["opacity"], pos = decode_uniform(payload, pos, n, OPACITY_LEVELS)
         _check_counts(symbols, n, pos, len(payload), [s.size for s in stages], self.name)
         state = {
             "chol": ScalarQuantizer(ranges[:3], ranges[3:], self.CHOL_BITS),
@@ -545,26 +555,24 @@ class LgiScheme(Scheme):
                 raise SchemeError(msg)
             position = np.stack([x, y], axis=1).astype(np.int32)
         else:
-            x, pos = decode_uniform(payload, pos)
-            y, pos = decode_uniform(payload, pos)
-            if len(x) != len(y):
-                msg = "lgi position streams differ in length"
-                raise SchemeError(msg)
+            # the sizes must be the grid's: positions off it would not re-encode (``lgi info`` re-encodes)
+            x, pos = decode_uniform(payload, pos, n, nx)
+            y, pos = decode_uniform(payload, pos, n, ny)
             position = np.stack([x, y], axis=1)
-        size, pos = decode_categorical(payload, pos)
-        ratio, pos = decode_categorical(payload, pos)
+        size, pos = decode_categorical(payload, pos, n)
+        ratio, pos = decode_categorical(payload, pos, n)
         if len(size) != n or len(ratio) != n or (n and (size.max() >= self._size_levels() or np.any(ratio > size))):
             msg = "lgi shape streams are malformed"
             raise SchemeError(msg)
         angle, pos = _decode_angles(payload, pos, self._angle_levels(size, ratio))
         colors = []
         for _ in alphabets:
-            idx, pos = decode_categorical(payload, pos)
+            idx, pos = decode_categorical(payload, pos, n)
             colors.append(idx)
         symbols = {"position": position, "size": size, "ratio": ratio, "angle": angle, "color": np.stack(colors, 1)}
         if mode is RenderMode.ALPHA:
-            symbols["opacity"], pos = decode_categorical(payload, pos)
-            if len(symbols["opacity"]) == n and n and symbols["opacity"].max() >= OPACITY_LEVELS:
+            symbols["opacity"], pos = decode_categorical(payload, pos, n)
+            if n and symbols["opacity"].max() >= OPACITY_LEVELS:
                 msg = "lgi opacity out of range"
                 raise SchemeError(msg)
         _check_counts(symbols, n, pos, len(payload), alphabets, self.name)
@@ -683,8 +691,8 @@ def _split_chunks(values: np.ndarray, bits: np.ndarray) -> tuple[np.ndarray, np.
 
 
 def _decode_sorted_codes(data: bytes, pos: int, n: int) -> tuple[np.ndarray, int]:
-    lengths, pos = decode_categorical(data, pos)
-    if len(lengths) != n or (n and lengths.max() > 62):
+    lengths, pos = decode_categorical(data, pos, n)
+    if n and lengths.max() > 62:
         msg = "position stream does not match the header"
         raise SchemeError(msg)
     mantissa_bits = np.maximum(lengths - 1, 0).astype(np.int64)

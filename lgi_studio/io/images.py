@@ -2,14 +2,19 @@
 
 What we do with each kind of input:
 - grayscale, palette, CMYK, 16-bit and float images are converted to 8-bit-range RGB floats in [0, 1];
-  16-bit and float data keep their precision (scaled, not truncated to 8 bits first);
+  16-bit grayscale and float data keep their precision (scaled, not truncated to 8 bits first); 16-bit
+  colour PNGs arrive at 8 bits per channel, because Pillow has no 16-bit RGB mode and reads them so;
 - alpha is composited over white, the way viewers show a transparent picture (the codec has no alpha);
 - EXIF orientation is applied, so the fit matches what a photo viewer shows;
 - pictures above ``MAX_PIXELS`` (and Pillow's decompression-bomb check) are refused before decoding.
+
+Renders are written in the format their extension names (``picture_format``); an extension Pillow cannot
+write (``.lgi`` included: that is ``lgi encode``'s job) is refused before any work, not written as PNG.
 """
 
 from __future__ import annotations
 
+import io
 import os
 import warnings
 from pathlib import Path
@@ -18,7 +23,7 @@ import numpy as np
 from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
 from .atomic import atomic_writer
-from .errors import ImageReadError
+from .errors import ImageReadError, OutputWriteError
 
 MAX_PIXELS = 64_000_000
 """Largest picture we fit (64 MP): the pixels alone are 768 MB as float32 RGB."""
@@ -82,18 +87,64 @@ def _to_rgb_float(im: Image.Image) -> np.ndarray:
 
 
 def to_uint8(image: np.ndarray) -> np.ndarray:
-    """Float RGB (any range) to displayable 8-bit: clip to [0, 1], round."""
-    return (np.clip(image, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+    """Float RGB (any range) to displayable 8-bit: clip to [0, 1], round (in one float copy, not three: a
+    large render's memory matters)."""
+    scaled = np.clip(image, 0.0, 1.0)
+    scaled *= 255.0
+    scaled += 0.5
+    return scaled.astype(np.uint8)
+
+
+def picture_size(path: str | os.PathLike[str]) -> tuple[int, int]:
+    """(width, height) of a picture from its header, without decoding it (as ``load_image`` will see it:
+    EXIF orientation applied)."""
+    p = Path(path)
+    if not p.is_file():
+        msg = f"{p}: no such file" if not p.exists() else f"{p}: is not a regular file"
+        raise ImageReadError(msg)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(p) as im:
+                width, height = im.size
+                orientation = im.getexif().get(0x0112, 1)
+    except UnidentifiedImageError as exc:
+        msg = f"{p}: not a picture Pillow can read (PNG, JPEG, WebP, TIFF, BMP, ...)"
+        raise ImageReadError(msg) from exc
+    except (Image.DecompressionBombError, OSError, SyntaxError, ValueError) as exc:
+        msg = f"{p}: corrupt or truncated picture ({exc})"
+        raise ImageReadError(msg) from exc
+    return (height, width) if orientation in (5, 6, 7, 8) else (width, height)
+
+
+def picture_format(path: str | os.PathLike[str]) -> str:
+    """The Pillow format a render saved at ``path`` is written in: its extension's, PNG when it has none;
+    ``OutputWriteError`` for an extension no Pillow writer takes."""
+    suffix = Path(path).suffix.lower()
+    if not suffix:
+        return "PNG"
+    fmt = Image.registered_extensions().get(suffix)
+    if fmt is None or fmt not in Image.SAVE or fmt == "LGI":
+        msg = f"cannot write {path}: {suffix} is not a picture format we write (use .png, .jpg, .webp, .tif, .bmp)"
+        raise OutputWriteError(msg)
+    return fmt
+
+
+def image_bytes(path: str | os.PathLike[str], image: np.ndarray, keep: dict[str, bytes] | None = None) -> bytes:
+    """A float or uint8 RGB image encoded in ``path``'s format (``picture_format``), with ``keep``'s ICC
+    profile and EXIF where given."""
+    data = image if image.dtype == np.uint8 else to_uint8(image)
+    out = io.BytesIO()
+    Image.fromarray(data, "RGB").save(out, format=picture_format(path), **(keep or {}))
+    return out.getvalue()
 
 
 def save_image(path: str | os.PathLike[str], image: np.ndarray, keep: dict[str, bytes] | None = None) -> None:
-    """Write a float or uint8 RGB image atomically; the format follows the extension (PNG if none known).
-    ``keep``: ``icc_profile`` and ``exif`` bytes to embed (``picture_metadata``), where the format has room."""
-    data = image if image.dtype == np.uint8 else to_uint8(image)
-    p = Path(path)
-    fmt = Image.registered_extensions().get(p.suffix.lower(), "PNG")
-    with atomic_writer(p) as handle:
-        Image.fromarray(data, "RGB").save(handle, format=fmt, **(keep or {}))
+    """Write a float or uint8 RGB image atomically, in the format its extension names. ``keep``:
+    ``icc_profile`` and ``exif`` bytes to embed (``picture_metadata``), where the format has room."""
+    data = image_bytes(path, image, keep)
+    with atomic_writer(path) as handle:
+        handle.write(data)
 
 
 def picture_from_pil(im: Image.Image) -> np.ndarray:

@@ -5,19 +5,24 @@ over type and payload)``: ``IHDR`` first, one ``GAUS`` (the scheme's payload, op
 an optional ``meta`` (JSON), ``IEND`` last. A chunk type with an upper-case first letter is critical (an
 unknown one is an error); lower-case is ancillary (an unknown one is skipped).
 
-The reader checks every count and length against limits before it allocates anything and turns every
-problem into one exception type, ``LgiFormatError``, with a message a person can act on.
+The reader reads regular files only, at most ``MAX_FILE`` bytes; it checks every count and length against
+limits before it allocates anything (each stream's symbol count against the header before decoding it), the
+decoded Gaussians for finite values in range, and turns every problem into one exception type,
+``LgiFormatError``, with a message a person can act on. Rendering a file's Gaussians goes through
+``LgiFile.render``, which refuses work beyond ``render_limits`` first.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import stat
 import struct
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import zstandard
 
 from lgi_kernels import RenderMode
@@ -27,26 +32,34 @@ from lgi_studio.core.registry import SCHEME_IDS
 from lgi_studio.core.schemes import LgiSteps, Quantized, Scheme, SchemeError, scheme_of, with_steps
 
 from .atomic import atomic_writer
+from .errors import LgiFormatError, RenderLimitError
+from .lgi_meta import MAX_META, parse_meta
+from .metrics_files import json_safe
+from .render_limits import render_checked
+
+__all__ = ["LgiFile", "LgiFormatError", "LgiHeader", "RenderLimitError", "decode_lgi", "encode_lgi", "read_lgi"]
 
 SIGNATURE = b"\x89LGI\r\n\x1a\n"
 VERSION = 2
 """Version 2 added the parametric model of categorical streams (docs/lgi-format.md, Versioning)."""
 READABLE_VERSIONS = (1, 2)
 MAX_SIDE = 32768
-MAX_GAUSSIANS = 4_000_000
-MAX_CHUNK = 1 << 28
-MAX_PAYLOAD = 1 << 28
-"""Hard cap on a decompressed GAUS payload (256 MB), whatever the header declares."""
+MAX_GAUSSIANS = 2_000_000
+"""The most the encoder fits (``FitConfig.count``)."""
+MAX_PAYLOAD = 80 << 20
+"""Hard cap on a decompressed GAUS payload (80 MiB: 2,000,000 lossless alpha-mode Gaussians take 72 MB)."""
+MAX_CHUNK = MAX_PAYLOAD
 MAX_BYTES_PER_GAUSSIAN = 64
-MAX_META = 1 << 20
+MAX_FILE = MAX_PAYLOAD + MAX_META + (1 << 16)
+"""The reader reads at most this many bytes: a bigger file (or /dev/zero) is refused, not read into memory."""
+MAX_COORDINATE = 64.0
+"""Largest |mean| and |Cholesky factor| a reader accepts (normalized units: 64 picture widths); beyond it a
+render's float32 covariances would overflow."""
+MAX_COLOUR = 1024.0
 
 FLAG_ALPHA = 1
 FLAG_ZSTD = 2
 _IHDR = struct.Struct(">BBHHIBBI4B")  # 20 bytes
-
-
-class LgiFormatError(Exception):
-    """A .lgi file is not valid: wrong signature, corrupt, truncated, or outside our limits."""
 
 
 @dataclass(frozen=True)
@@ -72,10 +85,22 @@ class LgiFile:
     metadata: dict
     payload_bytes: int  # GAUS payload as stored (after zstd, if used)
     file_bytes: int
+    _decoded: Gaussians | None = field(default=None, compare=False, repr=False)
+
+    def _dequantized(self) -> Gaussians:
+        """Dequantized once (the reader validates them; a render uses them again)."""
+        if self._decoded is None:
+            object.__setattr__(self, "_decoded", scheme_for(self.header).dequantize(self.quantized))
+        return self._decoded
 
     def gaussians(self) -> Gaussians:
-        """The Gaussians exactly as written."""
-        return scheme_for(self.header).dequantize(self.quantized)
+        """The Gaussians exactly as written (a copy: callers may change it)."""
+        return self._dequantized().copy()
+
+    def render(self, width: int | None = None, height: int | None = None, mode: RenderMode | None = None) -> np.ndarray:
+        """Render ``[H, W, 3]`` float32 at any size (native by default) in the file's mode unless told;
+        ``RenderLimitError`` when the render would exceed ``render_limits`` (checked before allocating)."""
+        return render_checked(self._dequantized(), width, height, mode or self.header.mode)
 
 
 def scheme_for(header: LgiHeader) -> Scheme:
@@ -115,7 +140,8 @@ def encode_lgi(quantized: Quantized, metadata: dict | None = None) -> bytes:
     )
     parts = [SIGNATURE, _chunk(b"IHDR", header), _chunk(b"GAUS", squeezed if use_zstd else raw)]
     if metadata:
-        parts.append(_chunk(b"meta", json.dumps(metadata, separators=(",", ":"), sort_keys=True).encode()))
+        text = json.dumps(json_safe(metadata), separators=(",", ":"), sort_keys=True, allow_nan=False)
+        parts.append(_chunk(b"meta", text.encode()))
     parts.append(_chunk(b"IEND", b""))
     return b"".join(parts)
 
@@ -132,23 +158,53 @@ def read_lgi(path: str | os.PathLike[str]) -> LgiFile:
     """Read and validate a .lgi file."""
     p = Path(path)
     try:
-        size = p.stat().st_size
-    except OSError as exc:
-        msg = f"{p}: {exc.strerror or exc}"
-        raise LgiFormatError(msg) from exc
-    if size > MAX_CHUNK + 1024:
-        msg = f"{p}: {size} bytes is larger than any .lgi file we write"
-        raise LgiFormatError(msg)
-    try:
-        data = p.read_bytes()
-    except OSError as exc:
-        msg = f"{p}: {exc.strerror or exc}"
-        raise LgiFormatError(msg) from exc
-    try:
-        return decode_lgi(data)
+        return decode_lgi(_read_regular_file(p))
     except LgiFormatError as exc:
-        msg = f"{p}: {exc}"
-        raise LgiFormatError(msg) from None
+        raise LgiFormatError(f"{p}: {exc}") from None
+
+
+def _read_regular_file(p: Path) -> bytes:
+    """At most ``MAX_FILE`` bytes of a regular file. A FIFO, a device (/dev/zero) or a folder is refused
+    without reading: it is opened non-blocking, so opening a FIFO with no writer cannot hang."""
+    try:
+        fd = os.open(p, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    except OSError as exc:
+        raise LgiFormatError(exc.strerror or str(exc)) from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            msg = "not a regular file"
+            raise LgiFormatError(msg)
+        if info.st_size > MAX_FILE:
+            msg = f"{info.st_size} bytes is larger than any .lgi file we read ({MAX_FILE})"
+            raise LgiFormatError(msg)
+        with os.fdopen(os.dup(fd), "rb") as handle:
+            data = handle.read(MAX_FILE + 1)
+    except OSError as exc:
+        raise LgiFormatError(exc.strerror or str(exc)) from None
+    finally:
+        os.close(fd)
+    if len(data) > MAX_FILE:
+        msg = f"the file grows beyond the {MAX_FILE} bytes we read"
+        raise LgiFormatError(msg)
+    return data
+
+
+HEADER_BYTES = len(SIGNATURE) + 12 + _IHDR.size
+"""The signature and the IHDR chunk: what ``decode_header`` needs."""
+
+
+def decode_header(prefix: bytes) -> LgiHeader:
+    """The header of a .lgi file from its first ``HEADER_BYTES`` bytes, validated (framing, CRC, limits) the
+    way ``decode_lgi`` validates it; the rest of the file is not looked at."""
+    if not prefix.startswith(SIGNATURE):
+        msg = "not a .lgi file (wrong signature)"
+        raise LgiFormatError(msg)
+    kind, payload = next(_chunks(prefix[:HEADER_BYTES]))
+    if kind != b"IHDR":
+        msg = f"first chunk is {kind.decode()}, expected IHDR"
+        raise LgiFormatError(msg)
+    return _parse_header(payload)[0]
 
 
 def _parse_header(payload: bytes) -> tuple[LgiHeader, int, bool]:
@@ -222,24 +278,22 @@ def decode_lgi(data: bytes) -> LgiFile:
     if not data.startswith(SIGNATURE):
         msg = "not a .lgi file (wrong signature)"
         raise LgiFormatError(msg)
-    header = raw_size = zstd = gaus = None
-    metadata: dict = {}
+    header = raw_size = zstd = gaus = meta = None
+    seen: set[bytes] = set()
     for kind, payload in _chunks(data):
         if header is None and kind != b"IHDR":
             msg = f"first chunk is {kind.decode()}, expected IHDR"
             raise LgiFormatError(msg)
+        if kind in seen and kind in (b"IHDR", b"GAUS", b"meta"):
+            msg = f"more than one {kind.decode()} chunk"
+            raise LgiFormatError(msg)
+        seen.add(kind)
         if kind == b"IHDR":
-            if header is not None:
-                msg = "more than one IHDR chunk"
-                raise LgiFormatError(msg)
             header, raw_size, zstd = _parse_header(payload)
         elif kind == b"GAUS":
-            if gaus is not None:
-                msg = "more than one GAUS chunk"
-                raise LgiFormatError(msg)
             gaus = payload
         elif kind == b"meta":
-            metadata = _parse_meta(payload)
+            meta = payload
         elif kind == b"IEND":
             if payload:
                 msg = "IEND chunk must be empty"
@@ -250,45 +304,74 @@ def decode_lgi(data: bytes) -> LgiFile:
     if gaus is None:
         msg = "no GAUS chunk (the Gaussians are missing)"
         raise LgiFormatError(msg)
+    metadata = parse_meta(meta) if meta is not None else {}
     raw = _inflate(gaus, raw_size) if zstd else gaus
     if len(raw) != raw_size:
         msg = f"payload has {len(raw)} bytes, the header declares {raw_size}"
         raise LgiFormatError(msg)
+    lgi = LgiFile(header, _unpack(header, raw), metadata, len(gaus), len(data))
+    with np.errstate(all="ignore"):  # hostile numbers may overflow here: the check below refuses the result
+        gaussians = lgi._dequantized()
+    _check_gaussians(gaussians, header.mode)
+    return lgi
+
+
+def _unpack(header: LgiHeader, raw: bytes) -> Quantized:
     try:
-        quantized = scheme_for(header).unpack(raw, header.count, (header.width, header.height), header.mode)
+        return scheme_for(header).unpack(raw, header.count, (header.width, header.height), header.mode)
     except (SchemeError, EntropyError) as exc:
         msg = f"Gaussian data is corrupt: {exc}"
         raise LgiFormatError(msg) from None
     except (ValueError, IndexError, OverflowError) as exc:
         msg = f"Gaussian data is corrupt ({type(exc).__name__}: {exc})"
         raise LgiFormatError(msg) from None
-    return LgiFile(header, quantized, metadata, len(gaus), len(data))
+
+
+def _check_gaussians(g: Gaussians, mode: RenderMode) -> None:
+    """Refuse decoded parameters no writer produces: NaN, infinity, or so large that a render's float32
+    arithmetic would overflow (the renderer would refuse them later, with a traceback instead of a message)."""
+    limits = {"means": MAX_COORDINATE, "chol": MAX_COORDINATE, "colors": MAX_COLOUR}
+    if mode is RenderMode.ALPHA:
+        limits["opacities"] = 1.0
+    for name, limit in limits.items():
+        values = getattr(g, name)
+        with np.errstate(invalid="ignore"):
+            bad = not np.isfinite(values).all() or (values.size and float(np.abs(values).max()) > limit)
+        if bad:
+            msg = f"Gaussian {name} are not finite or not within +-{limit:g}"
+            raise LgiFormatError(msg)
+    if mode is RenderMode.ALPHA and g.opacities.size and float(g.opacities.min()) < 0.0:
+        msg = "Gaussian opacities are negative"
+        raise LgiFormatError(msg)
+
+
+_ZSTD_STEP = 1024
+"""Compressed bytes fed to zstd per call: one call can expand at most ~130 KB per 4 input bytes (RLE
+blocks), so each step's output stays below ~35 MB whatever the data."""
 
 
 def _inflate(payload: bytes, declared: int) -> bytes:
-    """zstd-decompress no more than ``declared`` bytes: a zstd bomb stops at the cap."""
+    """zstd-decompress exactly one frame of no more than ``declared`` bytes: a zstd bomb stops within one
+    step of the cap; a second frame, a skippable frame first, or bytes after the frame are refused."""
+    engine = zstandard.ZstdDecompressor().decompressobj()
+    parts: list[bytes] = []
+    total = fed = 0
     try:
-        reader = zstandard.ZstdDecompressor().stream_reader(payload)
-        raw = reader.read(declared + 1)
+        while fed < len(payload) and not engine.eof:
+            part = engine.decompress(payload[fed : fed + _ZSTD_STEP])
+            fed = min(len(payload), fed + _ZSTD_STEP)
+            parts.append(part)
+            total += len(part)
+            if total > declared:
+                msg = "compressed Gaussian data expands beyond its declared size"
+                raise LgiFormatError(msg)
     except zstandard.ZstdError as exc:
         msg = f"compressed Gaussian data is corrupt ({exc})"
         raise LgiFormatError(msg) from None
-    if len(raw) > declared:
-        msg = "compressed Gaussian data expands beyond its declared size"
+    if not engine.eof:
+        msg = "compressed Gaussian data is truncated (the zstd frame does not end)"
         raise LgiFormatError(msg)
-    return raw
-
-
-def _parse_meta(payload: bytes) -> dict:
-    if len(payload) > MAX_META:
-        msg = "metadata chunk is too large"
+    if fed - len(engine.unused_data) != len(payload):
+        msg = "GAUS holds more than one zstd frame or trailing bytes after it"
         raise LgiFormatError(msg)
-    try:
-        value = json.loads(payload.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        msg = f"metadata chunk is not valid JSON ({exc})"
-        raise LgiFormatError(msg) from None
-    if not isinstance(value, dict):
-        msg = "metadata chunk must hold a JSON object"
-        raise LgiFormatError(msg)
-    return value
+    return b"".join(parts)

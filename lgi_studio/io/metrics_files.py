@@ -1,10 +1,15 @@
-"""Per-iteration fit metrics as CSV or JSON files, for the CLI and the GUI alike (written atomically)."""
+"""Per-iteration fit metrics as CSV or JSON files, for the CLI and the GUI alike (written atomically).
+
+JSON has no infinity or NaN (an exact fit has an infinite PSNR): such values are written as ``null``, so
+every JSON reader can read the file.
+"""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
+import math
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -23,6 +28,27 @@ def history_csv(history: Mapping[str, Sequence[float]]) -> str:
     return out.getvalue()
 
 
+def json_safe(value):
+    """``value`` with every non-finite float replaced by None (JSON's null), in nested dicts and lists."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, Mapping):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    return value
+
+
+def metrics_text(
+    path: str | os.PathLike[str], history: Mapping[str, Sequence[float]], summary: dict, fmt: str | None = None
+) -> str:
+    """``fmt`` "json": the summary plus the history; "csv": the history. By default the suffix decides."""
+    if (fmt or Path(path).suffix.lower().lstrip(".")) == "json":
+        series = {k: [float(v) for v in values] for k, values in history.items()}
+        return json.dumps(json_safe({**summary, "history": series}), indent=1, allow_nan=False)
+    return history_csv(history)
+
+
 def write_text(path: str | os.PathLike[str], text: str) -> None:
     with atomic_writer(path) as handle:
         handle.write(text.encode())
@@ -31,9 +57,5 @@ def write_text(path: str | os.PathLike[str], text: str) -> None:
 def write_metrics(
     path: str | os.PathLike[str], history: Mapping[str, Sequence[float]], summary: dict, fmt: str | None = None
 ) -> None:
-    """``fmt`` "json": the summary plus the history; "csv": the history. By default the suffix decides."""
-    if (fmt or Path(path).suffix.lower().lstrip(".")) == "json":
-        series = {k: [float(v) for v in values] for k, values in history.items()}
-        write_text(path, json.dumps({**summary, "history": series}, indent=1))
-    else:
-        write_text(path, history_csv(history))
+    """Write ``metrics_text`` to ``path`` atomically."""
+    write_text(path, metrics_text(path, history, summary, fmt))

@@ -30,7 +30,7 @@ def test_no_command_is_a_usage_error(capsys):
     with pytest.raises(SystemExit) as exit_info:
         main([])
     assert exit_info.value.code == 2
-    assert "usage: lgi" in capsys.readouterr().err
+    assert capsys.readouterr().err == "lgi: error: the following arguments are required: COMMAND (see lgi --help)\n"
 
 
 def _tiny_png(tmp_path):

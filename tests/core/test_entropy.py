@@ -122,3 +122,30 @@ def test_histogram_counts_beyond_the_stream_length_are_refused():
     write_varint(0, out)
     with pytest.raises(EntropyError, match="histogram does not match"):
         decode_categorical(bytes(out))
+
+
+def test_a_histogram_of_the_largest_alphabet_reads_quickly_and_exactly():
+    """2^20 varint counts (a hostile file may hold several such streams): vectorized, not a Python loop."""
+    from lgi_studio.core.entropy import MAX_ALPHABET, read_varint, read_varints
+
+    rng = np.random.default_rng(3)
+    values = rng.integers(0, 2**40, MAX_ALPHABET)
+    values[:5] = [0, 127, 128, 2**56 - 1, 16384]
+    data = bytearray(b"x")
+    for v in values:
+        write_varint(int(v), data)
+    decoded, end = read_varints(bytes(data), 1, MAX_ALPHABET)
+    np.testing.assert_array_equal(decoded, values.astype(np.uint64))
+    assert end == len(data)
+    first, pos = read_varints(bytes(data), 1, 3)
+    np.testing.assert_array_equal(first, [0, 127, 128])
+    assert pos == read_varint(bytes(data), read_varint(bytes(data), read_varint(bytes(data), 1)[1])[1])[1]
+
+
+@pytest.mark.parametrize(("data", "message"), [(b"\x80\x80", "truncated"), (b"\xff" * 10 + b"\x01", "too long")])
+def test_malformed_varints_are_refused(data, message):
+    from lgi_studio.core.entropy import read_varints
+
+    with pytest.raises(EntropyError, match=message):
+        read_varints(data, 0, 1)
+    assert read_varints(b"\xff" * 9 + b"\x7f", 0, 1)[0][0] == np.iinfo(np.uint64).max  # saturates

@@ -194,18 +194,3 @@ def test_decode_at_other_sizes_equals_the_kernel_render():
     expected, _ = rasterize_forward(*g.arrays(), RasterSettings(128, 96, cov_floor=floor_for_zoom(0.25, 2.0)))
     np.testing.assert_array_equal(big, expected)
     assert g.render().shape == (48, 64, 3)
-
-
-def test_pillow_plugin_opens_lgi(tmp_path):
-    from PIL import Image
-
-    import lgi_studio.io.pillow_plugin  # noqa: F401 - registers the format
-
-    path = tmp_path / "x.lgi"
-    write_lgi(path, quantized())
-    with Image.open(path) as im:
-        assert im.format == "LGI"
-        assert im.size == (64, 48)
-        pixels = np.asarray(im.convert("RGB"))
-    expected = np.clip(read_lgi(path).gaussians().render(), 0, 1)
-    np.testing.assert_allclose(pixels / 255.0, expected, atol=1 / 255 + 1e-6)
