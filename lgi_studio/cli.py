@@ -312,23 +312,11 @@ def _cmd_decode(args: argparse.Namespace) -> int:
 
 def _cmd_info(args: argparse.Namespace) -> int:
     """Describe a .lgi file without rendering it."""
+    from lgi_studio.codec import describe
+
     lgi = _open_lgi(args.input)
     h = lgi.header
-    info = {
-        "file": str(args.input),
-        "format_version": h.version,
-        "width": h.width,
-        "height": h.height,
-        "gaussians": h.count,
-        "render_mode": h.mode.value,
-        "scheme": h.scheme,
-        "colour_space": h.colour_space,
-        "file_bytes": lgi.file_bytes,
-        "payload_bytes": lgi.payload_bytes,
-        "bpp": round(8 * lgi.file_bytes / (h.width * h.height), 4),
-        "bits_per_gaussian": round(8 * lgi.file_bytes / max(1, h.count), 2),
-        "metadata": lgi.metadata,
-    }
+    info = {"file": str(args.input), **describe(lgi)}
     from lgi_studio.core.registry import LGI_FAMILY
 
     if h.scheme in LGI_FAMILY:

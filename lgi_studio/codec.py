@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from lgi_studio.core.fit import FitConfig, FitProgress, FitResult
     from lgi_studio.core.model import Gaussians
     from lgi_studio.core.schemes import Quantized
+    from lgi_studio.io.lgi_format import LgiFile
     from lgi_studio.targets import Target, TargetReport
 
 Progress = Callable[["FitProgress"], None]
@@ -270,7 +271,11 @@ def _render_size(width: float, height: float) -> tuple[int, int]:
 
 def read_info(data: bytes | str | os.PathLike[str]) -> dict[str, Any]:
     """What a ``.lgi`` file holds, without rendering it: size, count, scheme, bytes, bpp, metadata."""
-    lgi = _lgi(data)
+    return describe(_lgi(data))
+
+
+def describe(lgi: LgiFile) -> dict[str, Any]:
+    """``read_info`` of a file already read (``lgi info`` adds the lgi family's details)."""
     h = lgi.header
     return {
         "format_version": h.version,
