@@ -94,11 +94,11 @@ def _quit_later(window, seconds: float, started: float):
     seen: set[str] = set()
     alive = []
 
-    def on_event(kind: str, payload: dict) -> None:
-        if kind not in seen:
-            seen.add(kind)
-            detail = f": {payload.get('message')}" if kind == "error" else ""
-            print(f"engine event: {kind}{detail}", flush=True)
+    def on_event(event) -> None:
+        if event.kind not in seen:
+            seen.add(event.kind)
+            detail = f": {event.message}" if event.kind == "error" else ""
+            print(f"engine event: {event.kind}{detail}", flush=True)
 
     def close() -> None:
         alive.append(window.engine.alive)

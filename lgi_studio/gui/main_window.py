@@ -32,9 +32,10 @@ from PySide6.QtWidgets import (
 )
 
 from lgi_studio.core.scheme_names import SCHEMES, SIZED_CODEBOOK
+from lgi_studio.engine.events import Event
+from lgi_studio.engine.process import CODEBOOK_STOPS
 
 from .compare import ERROR_GAIN, error_heatmap, overlay_paths, split_composite
-from .engine import CODEBOOK_STOPS
 from .worker import Engine
 
 RECENT_FILES = 10
@@ -587,10 +588,9 @@ class MainWindow(QMainWindow):
             self.slider_label.setText(f"Codebook {CODEBOOK_STOPS[self.slider.value()]}: re-quantizing…")
 
     # engine events -------------------------------------------------------------------------------------
-    def on_event(self, kind: str, payload: dict) -> None:
-        handler = getattr(self, f"_on_{kind}", None)
-        if handler is not None:
-            handler(payload)
+    def on_event(self, event: Event) -> None:
+        """Every engine event has a handler ``_on_<kind>``: a missing one raises here, it is never dropped."""
+        getattr(self, f"_on_{event.kind}")(event.payload())
 
     def _on_started(self, p: dict) -> None:
         self.backend_label.setText(f"{p['backend']}: {p['backend_reason']}")
@@ -599,7 +599,7 @@ class MainWindow(QMainWindow):
         self.plots.add(p["iteration"], p["psnr"], p["loss"])
         if p.get("qa_start") is not None:
             self.plots.mark_qa(p["qa_start"])
-        if "frame" in p:
+        if p["frame"] is not None:
             self.pair.show_reconstruction(p["frame"])
             self.plots.redraw()
             elapsed = p["elapsed"]

@@ -7,7 +7,7 @@ from lgi_studio.core.fit import quantize_for_file
 from lgi_studio.core.model import Gaussians
 from lgi_studio.core.refit import refit_codebooks, refit_colours
 from lgi_studio.core.schemes import CodebookUse, get_scheme
-from lgi_studio.gui.engine import _slider_scheme
+from lgi_studio.engine.process import slider_scheme
 
 
 def scene(n: int = 24, seed: int = 0) -> tuple[Gaussians, np.ndarray]:
@@ -68,6 +68,6 @@ def test_quantize_for_file_refits_colours_and_leaves_its_input_alone():
 
 
 def test_the_slider_uses_a_codebook_scheme():
-    assert _slider_scheme("lgi-sq") == "lgi"
-    assert _slider_scheme("float32") == "lgi"
-    assert _slider_scheme("gaussianimage") == "gaussianimage"
+    assert slider_scheme("lgi-sq") == "lgi"
+    assert slider_scheme("float32") == "lgi"
+    assert slider_scheme("gaussianimage") == "gaussianimage"

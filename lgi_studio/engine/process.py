@@ -1,0 +1,283 @@
+"""The engine process: runs every Taichi launch for the GUI, so the GUI process never holds the GIL for one.
+
+A Taichi CPU launch holds Python's GIL for its whole duration, in any thread; measured here, kernels in a
+QThread stalled the event loop by up to 59 ms, while the same work in a spawned child process left it
+smooth. This module is that child: it imports no Qt. Commands (``commands``) arrive on one pipe; events
+(``events``) leave on another as ``(event, FrameRef | None)``; frames travel through shared memory
+(``frames``). ``multiprocessing.Queue`` is avoided on purpose: its feeder thread needs the GIL, so
+transfers stall.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import traceback
+from collections.abc import Callable
+from multiprocessing.connection import Connection
+
+import numpy as np
+
+from lgi_studio.core.scheme_names import SIZED_CODEBOOK
+from lgi_studio.core.shape import covariance_px
+from lgi_studio.io.images import to_uint8
+
+from . import commands as cmd
+from . import events as ev
+from .frames import FrameBuffers
+
+CODEBOOK_STOPS = [16, 32, 64, 128, 256, 512, 1024, 2048, 4096]
+"""Codebook sizes the GUI's slider offers."""
+WARM_ORDER = [256, 512, 128, 1024, 64, 2048, 32, 4096, 16]
+"""After a fit, the engine trains the slider's codebooks while idle, the likeliest sizes first."""
+
+
+class Session:
+    """One fit (and what follows it: requantize, export) inside the engine."""
+
+    def __init__(self, events: Connection) -> None:
+        self.events = events
+        self.buffers: FrameBuffers | None = None
+        self.image: np.ndarray | None = None
+        self.result = None
+        self.requantize_cache: dict = {}
+        self.last_quantized = None
+        self.pending: list[int] = []
+        self.shown = None  # the Gaussians the reconstruction view shows (fit, re-quantized or opened .lgi)
+        self.shown_mode = None
+
+    def send(self, event: ev.Event, frame: np.ndarray | None = None) -> None:
+        """Send ``event``; ``frame`` goes through shared memory and arrives as the event's ``frame``."""
+        ref = None
+        if frame is not None:
+            if self.buffers is None or self.buffers.shape != frame.shape:
+                if self.buffers is not None:
+                    self.buffers.close()
+                self.buffers = FrameBuffers(frame.shape[1], frame.shape[0])
+            ref = self.buffers.write(frame)
+        self.events.send((event, ref))
+
+    def close(self) -> None:
+        if self.buffers is not None:
+            self.buffers.close()
+
+
+def _fit(session: Session, commands: Connection, request: cmd.Fit) -> bool:
+    """Run one fit, answering pause/resume/stop between iterations. Returns False when asked to quit."""
+    from lgi_kernels import RenderMode, ensure_backend
+    from lgi_studio.core.fit import FitConfig, fit
+    from lgi_studio.io.images import load_image
+
+    session.pending = []
+    info = ensure_backend(request.backend)
+    session.image = load_image(request.image)
+    settings = dict(request.config)
+    settings["mode"] = RenderMode.parse(settings.get("mode", "sum"))
+    cfg = FitConfig(**settings)
+    session.send(ev.Started(info.name, info.reason, cfg.total_iterations, cfg.qa_start_iteration))
+    stream = fit(session.image, cfg)
+    paused = False
+    while True:
+        while paused or commands.poll():
+            command = commands.recv()
+            if isinstance(command, cmd.Pause):
+                paused = True
+                session.send(ev.Paused())
+            elif isinstance(command, cmd.Resume):
+                paused = False
+                session.send(ev.Resumed())
+            elif isinstance(command, cmd.Stop | cmd.Quit):
+                stream.close()
+                session.send(ev.Stopped())
+                return not isinstance(command, cmd.Quit)
+        try:
+            p = next(stream)
+        except StopIteration as done:
+            session.result = done.value
+            break
+        progress = ev.Progress(p.iteration, p.total, p.phase, p.loss, p.psnr, p.elapsed, p.count, p.bpp, p.qa_start)
+        session.send(progress, p.preview)
+    r = session.result
+    session.requantize_cache = {}
+    session.last_quantized = r.quantized
+    session.shown, session.shown_mode = r.gaussians, cfg.mode
+    session.pending = [size for size in WARM_ORDER if size <= len(r.gaussians)]
+    session.send(ev.Finished(r.psnr, r.elapsed, len(r.gaussians)))
+    return True
+
+
+def slider_scheme(name: str) -> str:
+    """The scheme the codebook slider re-quantizes with: the fit's own, or lgi's colour codebook where the
+    fit's scheme has no sized codebook (lgi-sq, float32)."""
+    return name if name in SIZED_CODEBOOK else "lgi"
+
+
+def _requantize(session: Session, request: cmd.Requantize) -> None:
+    from lgi_studio.core.requantize import requantize
+
+    r = session.result
+    scheme = slider_scheme(r.config.scheme)
+    out = requantize(
+        r.gaussians,
+        session.image,
+        r.config.mode,
+        request.size,
+        scheme=scheme,
+        previous=session.last_quantized,
+        reference_psnr=r.psnr,
+        cache=session.requantize_cache,
+    )
+    session.last_quantized = out.quantized
+    session.shown = out.gaussians
+    session.send(
+        ev.Requantized(request.size, scheme, out.psnr, out.psnr_loss, out.bytes, out.bpp), to_uint8(out.render)
+    )
+
+
+def _render(session: Session, request: cmd.Render) -> None:
+    """Render what the view shows at another size, viewport or render mode (zoom, A/B toggle)."""
+    from lgi_kernels import RenderMode, Viewport
+
+    mode = RenderMode.parse(request.mode) if request.mode else session.shown_mode
+    viewport = Viewport(*request.viewport)
+    width, height = (int(v) for v in (request.size or session.shown.native_size))
+    if not (1 <= width <= 8192 and 1 <= height <= 8192):
+        raise ValueError(f"render size {width}x{height} is outside 1..8192 pixels per side")
+    frame = to_uint8(session.shown.render(width, height, mode=mode, viewport=viewport))
+    corners = (viewport.x0, viewport.y0, viewport.x1, viewport.y1)
+    session.send(ev.Rendered(request.tag, mode.value, corners), frame)
+
+
+def _overlay(session: Session, _: cmd.Overlay) -> None:
+    """The shown Gaussians as ellipses (native pixels) for the overlay, with colour-codebook indices if any."""
+    from lgi_studio.core.schemes import get_scheme
+
+    g = session.shown
+    width, height = g.native_size
+    cov = covariance_px(g.chol, width, height)
+    index = None
+    q = session.last_quantized
+    if q is not None and len(q.symbols) and q.n == len(g):
+        books = [use for use in get_scheme(q.scheme).codebooks(q) if use.columns.start >= 5]
+        index = books[0].index.astype(np.int32) if books else None
+    means = g.means.astype(np.float64) * (width, height)
+    session.send(ev.Ellipses(means, cov, index))
+
+
+def _export_png(session: Session, request: cmd.ExportPng) -> None:
+    """Render the shown Gaussians at ``scale`` times their native size into a picture file (atomic)."""
+    from lgi_studio.io.images import save_image
+
+    scale = float(request.scale)
+    width, height = (max(1, round(v * scale)) for v in session.shown.native_size)
+    if not (0 < scale <= 16 and width <= 32768 and height <= 32768):
+        raise ValueError(f"export scale must be in (0, 16] and give at most 32768 px per side, got {scale}")
+    save_image(request.path, session.shown.render(width, height, mode=session.shown_mode))
+    session.send(ev.PngExported(request.path, width, height))
+
+
+def _warm_next(session: Session) -> None:
+    """Train one pending slider codebook into the cache (without touching what export will write)."""
+    from lgi_studio.core.requantize import requantize
+
+    size = session.pending.pop(0)
+    if size not in session.requantize_cache:
+        r = session.result
+        requantize(
+            r.gaussians,
+            session.image,
+            r.config.mode,
+            size,
+            scheme=slider_scheme(r.config.scheme),
+            previous=session.last_quantized,
+            reference_psnr=r.psnr,
+            cache=session.requantize_cache,
+        )
+    if not session.pending:
+        session.send(ev.Warmed(sorted(session.requantize_cache)))
+
+
+def _export(session: Session, request: cmd.Export) -> None:
+    """Write what the view shows (the slider's codebook, else the fit's own quantization) with its colours
+    refit for the picture, as every .lgi is (``core.fit.quantize_for_file``)."""
+    from lgi_studio.core.fit import quantize_for_file
+    from lgi_studio.io.lgi_format import write_lgi
+
+    r, chosen = session.result, session.last_quantized
+    cfg = r.config
+    scheme = chosen.scheme if chosen is not None else cfg.scheme
+    quantized = quantize_for_file(
+        r.gaussians, session.image, cfg.mode, scheme, cfg.codebook_size, cfg.seed, chosen, cfg.quant_steps
+    )
+    size = write_lgi(request.path, quantized)
+    height, width = session.image.shape[:2]
+    session.send(ev.Exported(request.path, size, 8 * size / (width * height)))
+
+
+def _open_lgi(session: Session, request: cmd.OpenLgi) -> None:
+    """Decode a .lgi file and send its render at native size."""
+    from lgi_studio.io.lgi_format import read_lgi
+
+    lgi = read_lgi(request.path)
+    header = lgi.header
+    session.result, session.pending = None, []
+    session.last_quantized = lgi.quantized  # the overlay colours by this file's codebook, not a previous fit's
+    session.shown, session.shown_mode = lgi.gaussians(), header.mode
+    frame = to_uint8(session.shown.render(mode=header.mode))
+    bpp = 8 * lgi.file_bytes / (header.width * header.height)
+    session.send(ev.LgiOpened(request.path, header.count, header.scheme, lgi.file_bytes, bpp), frame)
+
+
+VIEW_HANDLERS: dict[type[cmd.Command], Callable] = {
+    cmd.Render: _render,
+    cmd.Overlay: _overlay,
+    cmd.ExportPng: _export_png,
+}
+"""Commands on what the view shows: a fit's result or an opened .lgi."""
+RESULT_HANDLERS: dict[type[cmd.Command], Callable] = {cmd.Requantize: _requantize, cmd.Export: _export}
+"""Commands that need a fit's result."""
+
+
+def _handle(session: Session, commands: Connection, command: cmd.Command) -> bool:
+    """Carry out one command outside a fit; False when the engine should end."""
+    if isinstance(command, cmd.Fit):
+        return _fit(session, commands, command)
+    if isinstance(command, cmd.OpenLgi):
+        _open_lgi(session, command)
+    elif type(command) in VIEW_HANDLERS:
+        if session.shown is None:
+            session.send(ev.Error(f"nothing to {command.name} yet: run a fit or open a .lgi"))
+        else:
+            VIEW_HANDLERS[type(command)](session, command)
+    elif type(command) in RESULT_HANDLERS:
+        if session.result is None:
+            session.send(ev.Error(f"nothing to {command.name} yet: run a fit first"))
+        else:
+            RESULT_HANDLERS[type(command)](session, command)
+    elif not isinstance(command, cmd.Pause | cmd.Resume | cmd.Stop):  # outside a fit these have nothing to do
+        raise TypeError(f"the engine has no handler for {command!r}")
+    return True
+
+
+def engine_main(commands: Connection, events: Connection) -> None:
+    """Entry point of the engine process: serve commands until ``Quit`` or the client goes away."""
+    session = Session(events)
+    try:
+        while True:
+            try:
+                if session.pending and not commands.poll():
+                    _warm_next(session)  # idle: prepare the slider; a command waits at most one codebook
+                    continue
+                command = commands.recv()
+            except EOFError:
+                return
+            if isinstance(command, cmd.Quit):
+                return
+            try:
+                if not _handle(session, commands, command):
+                    return
+            except Exception as exc:  # noqa: BLE001 - report any failure to the GUI instead of dying silently
+                session.send(ev.Error(str(exc) or type(exc).__name__, traceback.format_exc()))
+    finally:
+        session.close()
+        with contextlib.suppress(OSError):
+            events.close()
