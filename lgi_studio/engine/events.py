@@ -151,6 +151,16 @@ class Warmed(Event):
 
 
 @dataclass(frozen=True)
+class Refused(Event):
+    """A command the engine cannot carry out now (``reason``), e.g. a render sent just before Start
+    arrived during the fit; nothing failed, nothing changed."""
+
+    kind: ClassVar[str] = "refused"
+    command: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class Error(Event):
     """A command failed (or the engine went away): one line for the user, the traceback for a report."""
 
@@ -173,5 +183,6 @@ EVENTS: tuple[type[Event], ...] = (
     Exported,
     LgiOpened,
     Warmed,
+    Refused,
     Error,
 )

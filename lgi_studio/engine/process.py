@@ -24,11 +24,12 @@ from lgi_studio.io.images import to_uint8
 from . import commands as cmd
 from . import events as ev
 from .frames import FrameBuffers
+from .warmup import CodebookWarmer
 
 CODEBOOK_STOPS = [16, 32, 64, 128, 256, 512, 1024, 2048, 4096]
 """Codebook sizes the GUI's slider offers."""
-WARM_ORDER = [256, 512, 128, 1024, 64, 2048, 32, 4096, 16]
-"""After a fit, the engine trains the slider's codebooks while idle, the likeliest sizes first."""
+WARM_POLL_S = 0.02
+"""While the slider's codebooks warm, the main thread looks for commands (and the warm-up's end) this often."""
 
 
 class Session:
@@ -41,7 +42,7 @@ class Session:
         self.result = None
         self.requantize_cache: dict = {}
         self.last_quantized = None
-        self.pending: list[int] = []
+        self.warmer = None  # the background training of the slider's codebooks (``warmup``)
         self.shown = None  # the Gaussians the reconstruction view shows (fit, re-quantized or opened .lgi)
         self.shown_mode = None
 
@@ -56,7 +57,26 @@ class Session:
             ref = self.buffers.write(frame)
         self.events.send((event, ref))
 
+    def forget_result(self) -> None:
+        """Drop the fit's result and stop warming its codebooks (a new fit or file is coming)."""
+        if self.warmer is not None:
+            self.warmer.cancel()
+        self.warmer, self.result, self.requantize_cache = None, None, {}
+
+    def warming(self) -> bool:
+        """Whether the warm-up still runs; the moment it has ended, say so (``Warmed`` or ``Error``)."""
+        if self.warmer is None or self.warmer.running:
+            return self.warmer is not None
+        warmer, self.warmer = self.warmer, None
+        if warmer.error is not None:
+            self.send(ev.Error(f"preparing the codebook slider failed: {warmer.error}"))
+        else:
+            self.send(ev.Warmed(sorted(warmer.cache)))
+        return False
+
     def close(self) -> None:
+        if self.warmer is not None:
+            self.warmer.cancel()
         if self.buffers is not None:
             self.buffers.close()
 
@@ -67,7 +87,7 @@ def _fit(session: Session, commands: Connection, request: cmd.Fit) -> bool:
     from lgi_studio.core.fit import FitConfig, fit
     from lgi_studio.io.images import load_image
 
-    session.pending = []
+    session.forget_result()
     info = ensure_backend(request.backend)
     session.image = load_image(request.image)
     settings = dict(request.config)
@@ -89,6 +109,8 @@ def _fit(session: Session, commands: Connection, request: cmd.Fit) -> bool:
                 stream.close()
                 session.send(ev.Stopped())
                 return not isinstance(command, cmd.Quit)
+            else:  # answered, not dropped: a command sent just before Start can arrive here
+                session.send(ev.Refused(command.name, "a fit is running"))
         try:
             p = next(stream)
         except StopIteration as done:
@@ -97,11 +119,11 @@ def _fit(session: Session, commands: Connection, request: cmd.Fit) -> bool:
         progress = ev.Progress(p.iteration, p.total, p.phase, p.loss, p.psnr, p.elapsed, p.count, p.bpp, p.qa_start)
         session.send(progress, p.preview)
     r = session.result
-    session.requantize_cache = {}
     session.last_quantized = r.quantized
     session.shown, session.shown_mode = r.gaussians, cfg.mode
-    session.pending = [size for size in WARM_ORDER if size <= len(r.gaussians)]
     session.send(ev.Finished(r.psnr, r.elapsed, len(r.gaussians)))
+    scheme = slider_scheme(cfg.scheme)
+    session.warmer = CodebookWarmer(r.gaussians, cfg.mode, scheme, r.quantized, session.requantize_cache).start()
     return True
 
 
@@ -175,27 +197,6 @@ def _export_png(session: Session, request: cmd.ExportPng) -> None:
     session.send(ev.PngExported(request.path, width, height))
 
 
-def _warm_next(session: Session) -> None:
-    """Train one pending slider codebook into the cache (without touching what export will write)."""
-    from lgi_studio.core.requantize import requantize
-
-    size = session.pending.pop(0)
-    if size not in session.requantize_cache:
-        r = session.result
-        requantize(
-            r.gaussians,
-            session.image,
-            r.config.mode,
-            size,
-            scheme=slider_scheme(r.config.scheme),
-            previous=session.last_quantized,
-            reference_psnr=r.psnr,
-            cache=session.requantize_cache,
-        )
-    if not session.pending:
-        session.send(ev.Warmed(sorted(session.requantize_cache)))
-
-
 def _export(session: Session, request: cmd.Export) -> None:
     """Write what the view shows (the slider's codebook, else the fit's own quantization) with its colours
     refit for the picture, as every .lgi is (``core.fit.quantize_for_file``)."""
@@ -219,7 +220,7 @@ def _open_lgi(session: Session, request: cmd.OpenLgi) -> None:
 
     lgi = read_lgi(request.path)
     header = lgi.header
-    session.result, session.pending = None, []
+    session.forget_result()
     session.last_quantized = lgi.quantized  # the overlay colours by this file's codebook, not a previous fit's
     session.shown, session.shown_mode = lgi.gaussians(), header.mode
     frame = to_uint8(session.shown.render(mode=header.mode))
@@ -264,8 +265,7 @@ def engine_main(commands: Connection, events: Connection) -> None:
     try:
         while True:
             try:
-                if session.pending and not commands.poll():
-                    _warm_next(session)  # idle: prepare the slider; a command waits at most one codebook
+                if session.warming() and not commands.poll(WARM_POLL_S):
                     continue
                 command = commands.recv()
             except EOFError:

@@ -678,6 +678,9 @@ class MainWindow(QMainWindow):
         )
         self.last_result["lgi_opened"] = p
 
+    def _on_refused(self, p: dict) -> None:
+        self.status.setText(f"Not now ({p['reason']}): {p['command']}.")
+
     def _on_warmed(self, p: dict) -> None:
         self.last_result["warmed"] = p["sizes"]
 

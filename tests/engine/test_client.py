@@ -1,0 +1,135 @@
+"""The engine through its client, without Qt: typed commands in, typed events out, frames filled in, and
+every command answered promptly while the engine trains the slider's codebooks in the background."""
+
+import time
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from lgi_studio.engine import commands as cmd
+from lgi_studio.engine import events as ev
+from lgi_studio.engine.client import EngineClient, EngineError
+
+TIMEOUT_S = 120.0
+WIDTH, HEIGHT = 48, 32
+ANSWER_S = 0.2
+"""The issue's bound: every command is answered within 200 ms whatever the engine is doing."""
+
+
+def picture(path, width: int = WIDTH, height: int = HEIGHT, seed: int = 0):
+    """A seeded noisy gradient: enough detail that thousands of Gaussians keep distinct colours."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:height, 0:width]
+    rgb = np.stack([xx * 255 / width, yy * 255 / height, (xx + yy) % 256], -1) + rng.normal(0, 40, (height, width, 3))
+    Image.fromarray(np.clip(rgb, 0, 255).astype(np.uint8)).save(path)
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def client():
+    with EngineClient() as engine:
+        yield engine
+
+
+def small_fit(path: str, count: int = 40, iterations: int = 20) -> cmd.Fit:
+    config = {"count": count, "iterations": iterations, "seed": 0, "scheme": "lgi", "preview_interval_s": 0.0}
+    return cmd.Fit(path, config, backend="cpu")
+
+
+def test_a_fit_streams_typed_events_with_frames(client, tmp_path):
+    client.send(small_fit(picture(tmp_path / "p.png")))
+    started = client.wait_for(ev.Started, TIMEOUT_S)
+    assert (started.backend, started.total) == ("cpu", 20)
+    progress = client.wait_for(ev.Progress, TIMEOUT_S)
+    assert progress.frame is not None
+    assert progress.frame.shape == (HEIGHT, WIDTH, 3)
+    assert progress.frame.dtype == np.uint8
+    finished = client.wait_for(ev.Finished, TIMEOUT_S)
+    assert finished.count == 40
+    client.send(cmd.Export(str(tmp_path / "p.lgi")))
+    exported = client.wait_for(ev.Exported, TIMEOUT_S)
+    assert exported.bytes == (tmp_path / "p.lgi").stat().st_size
+    client.send(cmd.Requantize(16))
+    requantized = client.wait_for(ev.Requantized, TIMEOUT_S)
+    assert (requantized.size, requantized.scheme, requantized.frame.shape) == (16, "lgi", (HEIGHT, WIDTH, 3))
+
+
+def test_a_failed_command_is_an_error_event(client, tmp_path):
+    client.send(cmd.OpenLgi(str(tmp_path / "missing.lgi")))
+    with pytest.raises(EngineError, match=r"missing\.lgi"):
+        client.wait_for(ev.LgiOpened, TIMEOUT_S)
+
+
+def test_a_misspelt_command_is_an_error_where_it_is_made(client):
+    with pytest.raises(TypeError, match="not an engine command"):
+        client.send(("pause", {}))
+    with pytest.raises(ValueError, match="unknown engine command 'puase'"):
+        cmd.parse("puase")
+    with pytest.raises(TypeError, match="no field sise"):
+        cmd.parse("requantize", {"sise": 16})
+    assert cmd.parse("render", {"viewport": [0, 0, 0.5, 0.5]}) == cmd.Render(viewport=(0, 0, 0.5, 0.5))
+
+
+def test_every_event_kind_is_distinct():
+    kinds = [event.kind for event in ev.EVENTS]
+    assert len(set(kinds)) == len(kinds)
+    defined = {v for v in vars(ev).values() if isinstance(v, type) and issubclass(v, ev.Event) and v is not ev.Event}
+    assert defined == set(ev.EVENTS)
+
+
+def test_the_engine_quits_cleanly_when_asked(tmp_path):
+    engine = EngineClient().start()
+    assert engine.alive
+    assert engine.stop() == 0
+    engine.close()
+    assert not engine.alive
+
+
+def _latencies_until_warmed(client: EngineClient) -> tuple[list[float], bool]:
+    """Ask for the overlay again and again while the engine warms the slider's codebooks; the seconds each
+    answer took, and whether the warm-up was still running when the last one was sent."""
+    latencies, warmed = [], False
+    while not warmed:
+        sent = time.perf_counter()
+        client.send(cmd.Overlay())
+        while True:
+            event = client.receive(TIMEOUT_S)
+            if isinstance(event, ev.Warmed):
+                warmed = True
+            elif isinstance(event, ev.Ellipses):
+                latencies.append(time.perf_counter() - sent)
+                break
+        time.sleep(0.02)
+    return latencies, warmed
+
+
+def test_commands_are_answered_while_the_codebooks_warm(client, tmp_path):
+    """Defect 2: after a large fit a command waited behind a whole k-means (32-45 s at N=17,487)."""
+    client.send(small_fit(picture(tmp_path / "big.png", 160, 120), count=6000, iterations=2))
+    client.wait_for(ev.Finished, TIMEOUT_S)
+    latencies, _ = _latencies_until_warmed(client)
+    assert len(latencies) >= 5, "the warm-up ended too soon to measure anything"
+    assert max(latencies) < ANSWER_S, f"slowest answer {max(latencies):.2f} s over {len(latencies)} commands"
+
+
+def test_start_right_after_a_large_fit_is_answered_at_once(client, tmp_path):
+    """The defect as met: Start pressed while the engine warmed the previous fit's codebooks."""
+    client.send(small_fit(picture(tmp_path / "big.png", 160, 120), count=6000, iterations=2))
+    client.wait_for(ev.Finished, TIMEOUT_S)
+    sent = time.perf_counter()
+    client.send(small_fit(picture(tmp_path / "small.png")))
+    client.wait_for(ev.Started, TIMEOUT_S)
+    assert time.perf_counter() - sent < ANSWER_S
+    assert client.wait_for(ev.Finished, TIMEOUT_S).count == 40
+    assert client.wait_for(ev.Warmed, TIMEOUT_S).sizes == [16, 32]  # the new fit's sizes, not the old one's
+
+
+def test_a_command_the_fit_cannot_take_is_refused_not_dropped(client, tmp_path):
+    client.send(small_fit(picture(tmp_path / "p.png"), iterations=100_000))
+    client.wait_for(ev.Progress, TIMEOUT_S)
+    client.send(cmd.Render(tag="late"))
+    refused = client.wait_for(ev.Refused, TIMEOUT_S)
+    assert (refused.command, refused.reason) == ("render", "a fit is running")
+    client.send(cmd.Stop())
+    client.wait_for(ev.Stopped, TIMEOUT_S)
