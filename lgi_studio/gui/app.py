@@ -63,6 +63,12 @@ def app_icon():
 
 def run_app(path: str | None = None, quit_after: float | None = None) -> int:
     started = time.perf_counter()
+    from .system_libs import platform_will_be_xcb, xcb_problem
+
+    problem = xcb_problem() if platform_will_be_xcb() else None
+    if problem:  # instead of Qt's abort, which names the wrong library
+        print(problem, file=sys.stderr, flush=True)
+        return 2
     from PySide6.QtCore import Qt
     from PySide6.QtWidgets import QApplication
 
