@@ -11,6 +11,7 @@ file cancels the warm-up: the size being trained finishes in the background, the
 
 from __future__ import annotations
 
+import os
 import threading
 from typing import TYPE_CHECKING
 
@@ -21,6 +22,8 @@ if TYPE_CHECKING:  # the window imports this package: no Taichi here
 
 WARM_ORDER = [256, 512, 128, 1024, 64, 2048, 32, 4096, 16]
 """The slider's sizes, the likeliest first."""
+WARM_THREADS = max(1, (os.cpu_count() or 2) - 1)
+"""OpenMP threads for the warm-up's k-means: all cores but one, which stays free for the commands' work."""
 
 
 class CodebookWarmer:
@@ -41,18 +44,25 @@ class CodebookWarmer:
         return self
 
     def _train_all(self) -> None:
+        from threadpoolctl import threadpool_limits
+
+        try:
+            # OpenMP's thread count is per calling thread: this limits the warm-up, not the commands' work
+            with threadpool_limits(limits=WARM_THREADS, user_api="openmp"):
+                self._train_sizes()
+        except Exception as exc:  # noqa: BLE001 - handed to the main thread, which reports it
+            self.error = exc
+
+    def _train_sizes(self) -> None:
         from lgi_studio.core.requantize import codebook_state
 
         gaussians, mode, scheme, previous = self._args
-        try:
-            for size in self.sizes:
-                if self._cancelled.is_set():
-                    return
-                if size not in self.cache:
-                    state = codebook_state(gaussians, mode, size, scheme, previous)
-                    self.cache.setdefault(size, state)  # a slider move may have trained it meanwhile
-        except Exception as exc:  # noqa: BLE001 - handed to the main thread, which reports it
-            self.error = exc
+        for size in self.sizes:
+            if self._cancelled.is_set():
+                return
+            if size not in self.cache:
+                state = codebook_state(gaussians, mode, size, scheme, previous)
+                self.cache.setdefault(size, state)  # a slider move may have trained it meanwhile
 
     @property
     def running(self) -> bool:
@@ -61,6 +71,3 @@ class CodebookWarmer:
     def cancel(self) -> None:
         """Skip the sizes not yet started; the one in training finishes on its own (k-means has no stop)."""
         self._cancelled.set()
-
-    def join(self, timeout: float | None = None) -> None:
-        self._thread.join(timeout)
