@@ -83,7 +83,13 @@ class EngineClient:
             msg = f"the engine sent something that is not an event: {event!r}"
             raise TypeError(msg)
         if isinstance(ref, FrameRef):
-            event = dataclasses.replace(event, frame=self._frames.read(ref))
+            try:
+                event = dataclasses.replace(event, frame=self._frames.read(ref))
+            except FileNotFoundError:
+                if not self.alive:  # it unlinked its frames on the way out
+                    raise EngineGoneError("the engine process has stopped") from None
+                lost = f"a picture from the engine was lost ({event.kind}: newer ones came first); try again"
+                return ev.Error(lost)
         return event
 
     def wait_for(self, kind: type[E], timeout: float) -> E:

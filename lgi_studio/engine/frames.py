@@ -13,6 +13,9 @@ from multiprocessing import shared_memory
 import numpy as np
 
 FRAME_SLOTS = 2
+BUFFER_SHAPES = 4
+"""Blocks of this many frame shapes stay alive (the picture's and a few zoom renders'): replacing the one
+block for a render of another size unlinked it before the client had read the frame just sent in it."""
 
 
 @dataclass(frozen=True)
@@ -47,20 +50,43 @@ class FrameBuffers:
             self.shm.unlink()
 
 
+class FrameWriter:
+    """The engine's side: one ``FrameBuffers`` per frame shape, the ``BUFFER_SHAPES`` most recent kept."""
+
+    def __init__(self) -> None:
+        self._buffers: dict[tuple[int, ...], FrameBuffers] = {}
+
+    def write(self, frame: np.ndarray) -> FrameRef:
+        buffers = self._buffers.pop(frame.shape, None) or FrameBuffers(frame.shape[1], frame.shape[0])
+        self._buffers[frame.shape] = buffers  # the most recently used last
+        while len(self._buffers) > BUFFER_SHAPES:
+            self._buffers.pop(next(iter(self._buffers))).close()
+        return buffers.write(frame)
+
+    def close(self) -> None:
+        for buffers in self._buffers.values():
+            buffers.close()
+        self._buffers.clear()
+
+
 class FrameReader:
-    """The client's side: attaches to the engine's current block and copies frames out of it."""
+    """The client's side: attaches to the engine's blocks (as many as it keeps) and copies frames out."""
 
     def __init__(self) -> None:
         self._attached: dict[str, shared_memory.SharedMemory] = {}
 
     def read(self, ref: FrameRef) -> np.ndarray:
-        if ref.shm not in self._attached:
-            self.close()  # the engine made a new block (another frame size) and unlinked the old one
+        """The frame ``ref`` names; FileNotFoundError when the engine has already dropped its block."""
+        shm = self._attached.pop(ref.shm, None)
+        if shm is None:
             # the engine creates and unlinks the block; a spawned child shares our resource tracker,
             # so attaching here needs no bookkeeping of its own
-            self._attached[ref.shm] = shared_memory.SharedMemory(name=ref.shm)
+            shm = shared_memory.SharedMemory(name=ref.shm)
+        self._attached[ref.shm] = shm  # the most recently used last
+        while len(self._attached) > BUFFER_SHAPES:
+            self._attached.pop(next(iter(self._attached))).close()
         shape = (FRAME_SLOTS, ref.height, ref.width, 3)
-        frames = np.ndarray(shape, dtype=np.uint8, buffer=self._attached[ref.shm].buf)
+        frames = np.ndarray(shape, dtype=np.uint8, buffer=shm.buf)
         frame = frames[ref.slot].copy()
         del frames
         return frame

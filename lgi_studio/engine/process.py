@@ -23,7 +23,7 @@ from lgi_studio.io.images import to_uint8
 
 from . import commands as cmd
 from . import events as ev
-from .frames import FrameBuffers
+from .frames import FrameWriter
 from .warmup import CodebookWarmer
 
 CODEBOOK_STOPS = [16, 32, 64, 128, 256, 512, 1024, 2048, 4096]
@@ -37,7 +37,7 @@ class Session:
 
     def __init__(self, events: Connection) -> None:
         self.events = events
-        self.buffers: FrameBuffers | None = None
+        self.frames = FrameWriter()
         self.image: np.ndarray | None = None
         self.result = None
         self.requantize_cache: dict = {}
@@ -48,14 +48,7 @@ class Session:
 
     def send(self, event: ev.Event, frame: np.ndarray | None = None) -> None:
         """Send ``event``; ``frame`` goes through shared memory and arrives as the event's ``frame``."""
-        ref = None
-        if frame is not None:
-            if self.buffers is None or self.buffers.shape != frame.shape:
-                if self.buffers is not None:
-                    self.buffers.close()
-                self.buffers = FrameBuffers(frame.shape[1], frame.shape[0])
-            ref = self.buffers.write(frame)
-        self.events.send((event, ref))
+        self.events.send((event, self.frames.write(frame) if frame is not None else None))
 
     def forget_result(self) -> None:
         """Drop the fit's result and stop warming its codebooks (a new fit or file is coming)."""
@@ -77,8 +70,7 @@ class Session:
     def close(self) -> None:
         if self.warmer is not None:
             self.warmer.cancel()
-        if self.buffers is not None:
-            self.buffers.close()
+        self.frames.close()
 
 
 def _fit(session: Session, commands: Connection, request: cmd.Fit) -> bool:

@@ -10,6 +10,7 @@ from PIL import Image
 from lgi_studio.engine import commands as cmd
 from lgi_studio.engine import events as ev
 from lgi_studio.engine.client import EngineClient, EngineError
+from lgi_studio.engine.frames import BUFFER_SHAPES
 
 TIMEOUT_S = 120.0
 WIDTH, HEIGHT = 48, 32
@@ -137,3 +138,28 @@ def test_a_command_the_fit_cannot_take_is_refused_not_dropped(client, tmp_path):
     assert (refused.command, refused.reason) == ("render", "a fit is running")
     client.send(cmd.Stop())
     client.wait_for(ev.Stopped, TIMEOUT_S)
+
+
+def test_frames_of_several_sizes_sent_before_any_is_read_all_arrive(client, tmp_path):
+    """A render at another size replaced the one frame buffer, unlinking a frame not yet read."""
+    client.send(small_fit(picture(tmp_path / "p.png")))
+    client.wait_for(ev.Warmed, TIMEOUT_S)
+    sizes = [(10, 8), (12, 9), (14, 11)]
+    for size in sizes:
+        client.send(cmd.Render(size=size, tag=str(size)))
+    time.sleep(1.0)  # let the engine send all three before the first is read
+    frames = [client.wait_for(ev.Rendered, TIMEOUT_S).frame.shape for _ in sizes]
+    assert frames == [(height, width, 3) for width, height in sizes]
+
+
+def test_a_frame_dropped_before_it_was_read_is_an_error_not_a_crash(client, tmp_path):
+    client.send(small_fit(picture(tmp_path / "p.png")))
+    client.wait_for(ev.Warmed, TIMEOUT_S)  # after Finished: nothing else comes unasked
+    sizes = [(8 + i, 8) for i in range(BUFFER_SHAPES + 2)]
+    for size in sizes:
+        client.send(cmd.Render(size=size))
+    time.sleep(1.0)  # all sent before any is read: the two oldest blocks are gone
+    answers = [client.receive(TIMEOUT_S) for _ in sizes]
+    assert [type(a) for a in answers] == [ev.Error] * 2 + [ev.Rendered] * BUFFER_SHAPES
+    assert "a picture from the engine was lost (rendered" in answers[0].message
+    assert answers[-1].frame.shape == (8, 8 + BUFFER_SHAPES + 1, 3)
