@@ -20,8 +20,12 @@ class Event:
     kind: ClassVar[str] = ""
 
     def payload(self) -> dict[str, Any]:
-        """The fields as a dict (shallow: arrays are not copied)."""
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        """The fields as a dict (shallow: arrays are not copied); ``frame`` only when there is one, so
+        ``"frame" in payload`` asks whether a picture came."""
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        if values.get("frame", False) is None:
+            del values["frame"]
+        return values
 
 
 @dataclass(frozen=True)

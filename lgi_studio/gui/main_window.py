@@ -599,7 +599,7 @@ class MainWindow(QMainWindow):
         self.plots.add(p["iteration"], p["psnr"], p["loss"])
         if p.get("qa_start") is not None:
             self.plots.mark_qa(p["qa_start"])
-        if p["frame"] is not None:
+        if "frame" in p:
             self.pair.show_reconstruction(p["frame"])
             self.plots.redraw()
             elapsed = p["elapsed"]

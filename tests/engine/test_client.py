@@ -1,6 +1,7 @@
 """The engine through its client, without Qt: typed commands in, typed events out, frames filled in, and
 every command answered promptly while the engine trains the slider's codebooks in the background."""
 
+import dataclasses
 import time
 
 import numpy as np
@@ -71,6 +72,13 @@ def test_a_misspelt_command_is_an_error_where_it_is_made(client):
     with pytest.raises(TypeError, match="no field sise"):
         cmd.parse("requantize", {"sise": 16})
     assert cmd.parse("render", {"viewport": [0, 0, 0.5, 0.5]}) == cmd.Render(viewport=(0, 0, 0.5, 0.5))
+
+
+def test_a_payload_has_a_frame_only_when_a_picture_came():
+    progress = ev.Progress(1, 10, "fit", 0.1, 20.0, 0.5, 40, 2.0)
+    assert "frame" not in progress.payload()
+    frame = np.zeros((2, 3, 3), np.uint8)
+    assert dataclasses.replace(progress, frame=frame).payload()["frame"] is frame
 
 
 def test_every_event_kind_is_distinct():
