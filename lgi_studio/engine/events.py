@@ -156,8 +156,8 @@ class Warmed(Event):
 
 @dataclass(frozen=True)
 class Refused(Event):
-    """A command the engine cannot carry out now (``reason``), e.g. a render sent just before Start
-    arrived during the fit; nothing failed, nothing changed."""
+    """A command the engine cannot carry out now (``reason``): a render sent just before Start that arrived
+    during the fit, a Stop pressed as the fit ended; nothing failed, nothing changed."""
 
     kind: ClassVar[str] = "refused"
     command: str

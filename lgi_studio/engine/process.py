@@ -246,7 +246,9 @@ def _handle(session: Session, commands: Connection, command: cmd.Command) -> boo
             session.send(ev.Error(f"nothing to {command.name} yet: run a fit first"))
         else:
             RESULT_HANDLERS[type(command)](session, command)
-    elif not isinstance(command, cmd.Pause | cmd.Resume | cmd.Stop):  # outside a fit these have nothing to do
+    elif isinstance(command, cmd.Pause | cmd.Resume | cmd.Stop):  # e.g. Stop pressed as the fit ended
+        session.send(ev.Refused(command.name, "no fit is running"))
+    else:
         raise TypeError(f"the engine has no handler for {command!r}")
     return True
 

@@ -146,6 +146,8 @@ def test_a_command_the_fit_cannot_take_is_refused_not_dropped(client, tmp_path):
     assert (refused.command, refused.reason) == ("render", "a fit is running")
     client.send(cmd.Stop())
     client.wait_for(ev.Stopped, TIMEOUT_S)
+    client.send(cmd.Pause())
+    assert client.wait_for(ev.Refused, TIMEOUT_S) == ev.Refused("pause", "no fit is running")
 
 
 def test_frames_of_several_sizes_sent_before_any_is_read_all_arrive(client, tmp_path):
