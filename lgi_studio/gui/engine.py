@@ -22,6 +22,8 @@ from lgi_studio.core.shape import covariance_px
 from lgi_studio.io.images import to_uint8
 
 FRAME_SLOTS = 2
+BUFFER_SHAPES = 4
+"""Frame buffers of this many shapes stay alive: the picture's and a few zoom renders'."""
 CODEBOOK_STOPS = [16, 32, 64, 128, 256, 512, 1024, 2048, 4096]
 """Codebook sizes the GUI's slider offers."""
 WARM_ORDER = [256, 512, 128, 1024, 64, 2048, 32, 4096, 16]
@@ -64,33 +66,36 @@ class _Session:
 
     def __init__(self, events: Connection) -> None:
         self.events = events
-        self.buffers: FrameBuffers | None = None
+        self.buffers: dict[tuple[int, ...], FrameBuffers] = {}
         self.image: np.ndarray | None = None
         self.result = None
         self.requantize_cache: dict = {}
         self.last_quantized = None
+        self.file_quantized = None  # (the shown quantization, what a .lgi of it holds)
         self.pending: list[int] = []
         self.shown = None  # the Gaussians the reconstruction view shows (fit, re-quantized or opened .lgi)
         self.shown_mode = None
 
     def send_frame(self, kind: str, frame: np.ndarray, **extra) -> None:
+        """Frames of a few recent shapes each keep their buffers: replacing the picture's buffer for a zoom
+        render would unlink it before the GUI had read the frame just sent in it."""
         height, width = frame.shape[:2]
-        if self.buffers is None or self.buffers.shape != frame.shape:
-            if self.buffers is not None:
-                self.buffers.close(unlink=True)
-            self.buffers = FrameBuffers(width, height)
-        slot = self.buffers.write(frame)
-        self.events.send((kind, {"shm": self.buffers.name, "slot": slot, "width": width, "height": height, **extra}))
+        buffers = self.buffers.pop(frame.shape, None) or FrameBuffers(width, height)
+        self.buffers[frame.shape] = buffers  # the most recently used last
+        while len(self.buffers) > BUFFER_SHAPES:
+            self.buffers.pop(next(iter(self.buffers))).close(unlink=True)
+        slot = buffers.write(frame)
+        self.events.send((kind, {"shm": buffers.name, "slot": slot, "width": width, "height": height, **extra}))
 
     def close(self) -> None:
-        if self.buffers is not None:
-            self.buffers.close(unlink=True)
+        for buffers in self.buffers.values():
+            buffers.close(unlink=True)
 
 
 def _fit(session: _Session, commands: Connection, request: dict) -> bool:
     """Run one fit, answering pause/resume/stop between iterations. Returns False when asked to quit."""
     from lgi_kernels import RenderMode, ensure_backend
-    from lgi_studio.core.fit import FitConfig, fit
+    from lgi_studio.core.fit import STOP, FitConfig, fit
     from lgi_studio.io.images import load_image
 
     session.pending = []
@@ -111,7 +116,7 @@ def _fit(session: _Session, commands: Connection, request: dict) -> bool:
         )
     )
     stream = fit(session.image, cfg)
-    paused = False
+    paused, stopped, command = False, False, None
     while True:
         while paused or commands.poll():
             command, _ = commands.recv()
@@ -121,12 +126,15 @@ def _fit(session: _Session, commands: Connection, request: dict) -> bool:
             elif command == "resume":
                 paused = False
                 session.events.send(("resumed", {}))
-            elif command in ("stop", "quit"):
+            elif command == "quit":
                 stream.close()
                 session.events.send(("stopped", {}))
-                return command != "quit"
+                return False
+            elif command == "stop":  # keep what the fit has so far: it finishes as a (shorter) result
+                paused, stopped = False, True
+                break
         try:
-            progress = next(stream)
+            progress = stream.send(STOP) if stopped else next(stream)
         except StopIteration as done:
             session.result = done.value
             break
@@ -138,9 +146,12 @@ def _fit(session: _Session, commands: Connection, request: dict) -> bool:
     r = session.result
     session.requantize_cache = {}
     session.last_quantized = r.quantized
+    session.file_quantized = None
     session.shown, session.shown_mode = r.gaussians, cfg.mode
     session.pending = [size for size in WARM_ORDER if size <= len(r.gaussians)]
-    session.events.send(("finished", {"psnr": r.psnr, "seconds": r.elapsed, "count": len(r.gaussians)}))
+    done = {"psnr": r.psnr, "seconds": r.elapsed, "count": len(r.gaussians), "stopped": stopped}
+    done |= {"iterations": len(r.history["iteration"]), "qa_start": r.qa_start}
+    session.send_frame("finished", to_uint8(r.gaussians.render(mode=cfg.mode)), **done)
     return True
 
 
@@ -236,19 +247,51 @@ def _warm_next(session: _Session) -> None:
         session.events.send(("warmed", {"sizes": sorted(session.requantize_cache)}))
 
 
-def _export(session: _Session, request: dict) -> None:
-    """Write what the view shows (the slider's codebook, else the fit's own quantization) with its colours
-    refit for the picture, as every .lgi is (``core.fit.quantize_for_file``)."""
+def _file_quantized(session: _Session):
+    """What Export .lgi writes for the shown quantization (the slider's codebook, else the fit's own) with
+    its colours refit for the picture, as every .lgi is (``core.fit.quantize_for_file``); kept until the
+    shown quantization changes, so a measured size is exported without doing the work twice."""
     from lgi_studio.core.fit import quantize_for_file
-    from lgi_studio.io.lgi_format import write_lgi
 
     r, chosen = session.result, session.last_quantized
+    if session.file_quantized is not None and session.file_quantized[0] is chosen:
+        return session.file_quantized[1]
     cfg = r.config
     scheme = chosen.scheme if chosen is not None else cfg.scheme
     quantized = quantize_for_file(
         r.gaussians, session.image, cfg.mode, scheme, cfg.codebook_size, cfg.seed, chosen, cfg.quant_steps
     )
-    size = write_lgi(request["path"], quantized)
+    session.file_quantized = (chosen, quantized)
+    return quantized
+
+
+def _measure(session: _Session, _: dict) -> None:
+    """The size and PSNR of the file Export .lgi would write now (the GUI's size readout)."""
+    from lgi_studio.core.metrics import psnr_8bit
+    from lgi_studio.core.schemes import scheme_of
+    from lgi_studio.io.lgi_format import encode_lgi
+
+    quantized = _file_quantized(session)
+    size = len(encode_lgi(quantized))
+    render = scheme_of(quantized).dequantize(quantized).render(mode=session.result.config.mode)
+    height, width = session.image.shape[:2]
+    measured = {"bytes": size, "bpp": 8 * size / (width * height), "psnr": psnr_8bit(render, session.image)}
+    session.events.send(("measured", {**measured, "scheme": quantized.scheme}))
+
+
+def _restore(session: _Session, _: dict) -> None:
+    """Back to the fit's own result after the slider: its quantization for export, its render in the view."""
+    r = session.result
+    session.last_quantized = r.quantized
+    session.shown = r.gaussians
+    session.send_frame("restored", to_uint8(r.gaussians.render(mode=r.config.mode)), scheme=r.config.scheme)
+
+
+def _export(session: _Session, request: dict) -> None:
+    """Write the file the size readout measured (``_file_quantized``)."""
+    from lgi_studio.io.lgi_format import write_lgi
+
+    size = write_lgi(request["path"], _file_quantized(session))
     height, width = session.image.shape[:2]
     session.events.send(("exported", {"path": request["path"], "bytes": size, "bpp": 8 * size / (width * height)}))
 
@@ -277,7 +320,7 @@ def _open_lgi(session: _Session, request: dict) -> None:
 def engine_main(commands: Connection, events: Connection) -> None:
     """Entry point of the engine process: serve commands until "quit" or the GUI goes away."""
     session = _Session(events)
-    handlers = {"requantize": _requantize, "export": _export}
+    handlers = {"requantize": _requantize, "export": _export, "measure": _measure, "restore": _restore}
     view_handlers = {"render": _render, "overlay": _overlay, "export_png": _export_png}
     try:
         while True:

@@ -62,7 +62,10 @@ class EngineWorker(QObject):
             except (EOFError, OSError):
                 break
             if "shm" in payload:
-                payload["frame"] = self._read_frame(payload)
+                try:
+                    payload["frame"] = self._read_frame(payload)
+                except FileNotFoundError:  # the engine has closed that buffer: it is quitting
+                    continue
             self.event.emit(kind, payload)
         self._detach()
 

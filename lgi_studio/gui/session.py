@@ -1,0 +1,327 @@
+"""What the window shows, without Qt (napari's ViewerModel way): the picture, the settings, the fit under
+way, the current result and the last few kept results of the picture, and the view.
+
+Widgets write to the session and observe its signals; the engine's events arrive through the window's one
+dispatch place and become calls here. Every rule a designer meets (never drop a result silently, what the
+status says, what is enabled) lives here and is tested by driving a ``Session`` without a window.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from lgi_studio.core.scheme_names import DEFAULT_SCHEME, SIZED_CODEBOOK
+
+from .progress import FitClock, fit_status
+from .readout import FileSize, Picture
+
+KEEP_RESULTS = 4
+"""Results of one picture kept for comparison (the newest first)."""
+
+
+class Signal:
+    """Callbacks called in order with the emitted values (napari's EventEmitter, cut to what we need)."""
+
+    def __init__(self) -> None:
+        self._callbacks: list[Callable[..., None]] = []
+
+    def connect(self, callback: Callable[..., None]) -> Callable[..., None]:
+        self._callbacks.append(callback)
+        return callback
+
+    def emit(self, *args: object) -> None:
+        for callback in list(self._callbacks):
+            callback(*args)
+
+
+@dataclass(frozen=True)
+class FitSettings:
+    """The settings panel's values; a result keeps the ones it was made with."""
+
+    count: int = 5000
+    adaptive: bool = False
+    preset: str = "balanced"
+    mode: str = "sum"
+    qa_training: bool = True
+    qa_start: float = 0.7
+    scheme: str = DEFAULT_SCHEME
+    codebook: int | None = None
+    backend: str = "auto"
+    iterations: int | None = None  # not in the panel: scripts and tests shorten a fit with it
+
+    def config(self) -> dict:
+        """The engine's FitConfig fields."""
+        return {
+            "count": None if self.adaptive else self.count,
+            "preset": self.preset,
+            "iterations": self.iterations,
+            "mode": self.mode,
+            "qa_training": self.qa_training,
+            "qa_start": self.qa_start,
+            "scheme": self.scheme,
+            "codebook_size": self.codebook if self.scheme in SIZED_CODEBOOK else None,
+        }
+
+
+@dataclass
+class Result:
+    """One finished (or stopped) fit of the session's picture."""
+
+    number: int
+    picture: Path
+    settings: FitSettings
+    count: int
+    psnr: float  # of the unquantized Gaussians, 8-bit
+    seconds: float
+    iterations: int
+    qa_start: int | None
+    stopped: bool
+    frame: np.ndarray | None = None  # what the reconstruction view shows for it (the slider changes it)
+    history: dict[str, list] = field(default_factory=dict)
+    file: FileSize | None = None  # what Export .lgi writes now, once the engine measured it
+    codebook: int | None = None  # the slider's size, None for the fit's own quantization
+    saved: Path | None = None
+
+    @property
+    def export_scheme(self) -> str:
+        return self.file.scheme if self.file else self.settings.scheme
+
+    def label(self) -> str:
+        """How the compare lists name it."""
+        size = f", {self.file.bytes / 1000:.1f} KB" if self.file else ""
+        psnr = self.file.psnr if self.file else self.psnr
+        return (
+            f"#{self.number}: {self.count} Gaussians, {self.settings.preset}, {self.export_scheme}{size}, {psnr:.2f} dB"
+        )
+
+    def summary(self) -> dict:
+        """The metrics JSON's summary: this result's own settings and figures, never the panel's."""
+        out = {
+            "image": str(self.picture),
+            "count": self.count,
+            "psnr": self.psnr,
+            "seconds": self.seconds,
+            "iterations": self.iterations,
+            "qa_start_iteration": self.qa_start,
+            "stopped": self.stopped,
+            "config": self.settings.config() | {"backend": self.settings.backend},
+        }
+        if self.file is not None:
+            out |= {"bytes": self.file.bytes, "bpp": self.file.bpp, "file_psnr": self.file.psnr}
+            out |= {"scheme_written": self.file.scheme, "slider_codebook": self.codebook}
+        return out
+
+
+class Session:
+    """The state of one window. ``state``: idle, fitting, paused or done (a result to work on)."""
+
+    def __init__(self, settings: FitSettings | None = None) -> None:
+        self.settings = settings or FitSettings()
+        self.picture: Picture | None = None
+        self.lgi_path: Path | None = None  # an opened .lgi shown instead of a picture
+        self.state = "idle"
+        self.current: Result | None = None
+        self.kept: list[Result] = []
+        self.backend: tuple[str, str] | None = None  # (name, why) once the engine has started
+        self.clock = FitClock()
+        self.view_mode = "side"
+        self.compare: tuple[int | None, int | None] = (
+            None,
+            None,
+        )  # kept numbers left | right; None: original / current
+        self._numbers = 0
+        self.changed = Signal()  # (what) : "picture", "settings", "state", "result", "kept", "view"
+        self.status = Signal()  # (text)
+        self.slider_text = Signal()  # (text) the codebook slider's readout
+
+    # settings and picture ------------------------------------------------------------------------------
+    def set_settings(self, **changes: object) -> None:
+        self.settings = dataclasses.replace(self.settings, **changes)
+        self.changed.emit("settings")
+
+    def unsaved(self) -> bool:
+        """A result the designer would lose: not saved as .lgi since it was made or last changed."""
+        return self.current is not None and self.current.saved is None
+
+    def open_picture(self, picture: Picture) -> None:
+        same = self.picture is not None and self.picture.path == picture.path
+        self.picture, self.lgi_path, self.current = picture, None, None
+        if not same:
+            self.kept = []
+            self.compare = (None, None)
+        self._set_state("idle")
+        self.changed.emit("picture")
+        self.changed.emit("kept")
+        self.slider_text.emit(self.slider_hint())
+        self.status.emit(f"{picture.path.name}: {picture.width}x{picture.height}. Press Start.")
+
+    def open_lgi(self, path: Path) -> None:
+        self.picture, self.lgi_path, self.current, self.kept = None, path, None, []
+        self.compare = (None, None)
+        self._set_state("idle")
+        self.changed.emit("picture")
+        self.changed.emit("kept")
+        self.slider_text.emit(self.slider_hint())
+        self.status.emit(f"Decoding {path.name}…")
+
+    def lgi_failed(self) -> None:
+        """A .lgi that could not be read: nothing is loaded, and the title must not name it."""
+        self.lgi_path = None
+        self.changed.emit("picture")
+
+    def title(self) -> str:
+        shown = self.picture.path.name if self.picture else self.lgi_path.name if self.lgi_path else None
+        return f"LGI Studio — {shown}" if shown else "LGI Studio"
+
+    # the fit -------------------------------------------------------------------------------------------
+    def busy(self) -> bool:
+        return self.state in ("fitting", "paused")
+
+    def fit_request(self) -> dict:
+        """Start a fit of the picture with the current settings; the engine's "fit" command."""
+        assert self.picture is not None
+        assert not self.busy()
+        if self.current is not None:
+            self.current = None
+            self.changed.emit("result")
+        self.running = self.settings
+        self.clock = FitClock()
+        self.history: dict[str, list] = {"iteration": [], "psnr": [], "loss": []}
+        self._set_state("fitting")
+        self.slider_text.emit(self.slider_hint())
+        first = self.backend is None
+        self.status.emit("Starting the engine…" if first else "Starting the fit…")
+        backend = None if self.settings.backend == "auto" else self.settings.backend
+        return {"image": str(self.picture.path), "config": self.settings.config(), "backend": backend}
+
+    def started(self, backend: str, reason: str, total: int) -> None:
+        self.backend = (backend, reason)
+        self.clock.start(total)
+        self.changed.emit("backend")
+        self.status.emit(f"Fitting on {backend}…")
+
+    def progress(self, p: dict) -> None:
+        """One iteration's figures (``p`` as the engine sends them); the status only when a frame came."""
+        self.history["iteration"].append(int(p["iteration"]))
+        self.history["psnr"].append(float(p["psnr"]))
+        self.history["loss"].append(float(p["loss"]))
+        self.clock.tick(int(p["iteration"]), float(p["elapsed"]))
+        if "frame" in p:
+            self.status.emit(fit_status(p, self.clock, self.running))
+
+    def paused(self, now: float) -> None:
+        self.clock.pause(now)
+        self._set_state("paused")
+        done = self.history["iteration"][-1] if self.history["iteration"] else 0
+        self.status.emit(f"Paused at iteration {done}/{self.clock.total}. Resume to go on, Stop to keep it.")
+
+    def resumed(self, now: float) -> None:
+        self.clock.resume(now)
+        self._set_state("fitting")
+        self.status.emit("Resumed…")
+
+    def finished(self, p: dict, frame: np.ndarray | None) -> Result:
+        """A fit ended (to the end, or stopped with what it had): its result becomes current and kept."""
+        self._numbers += 1
+        result = Result(
+            self._numbers,
+            self.picture.path,
+            self.running,
+            int(p["count"]),
+            float(p["psnr"]),
+            float(p["seconds"]),
+            int(p["iterations"]),
+            p.get("qa_start"),
+            bool(p.get("stopped")),
+            frame,
+            self.history,
+        )
+        self.current = result
+        self.kept = [result, *self.kept][:KEEP_RESULTS]
+        self._set_state("done")
+        self.changed.emit("result")
+        self.changed.emit("kept")
+        self.slider_text.emit(self.slider_hint())
+        how = f"Stopped at iteration {result.iterations}" if result.stopped else "Done"
+        self.status.emit(f"{how}: {result.count} Gaussians, PSNR {result.psnr:.2f} dB in {result.seconds:.0f} s.")
+        return result
+
+    def fit_ended_without_result(self) -> None:
+        """The engine stopped the fit without one (closing) or failed: back to idle."""
+        if self.busy():
+            self._set_state("idle")
+
+    # working on the result -----------------------------------------------------------------------------
+    def measured(self, p: dict) -> None:
+        if self.current is None:
+            return
+        self.current.file = FileSize(int(p["bytes"]), float(p["bpp"]), float(p["psnr"]), str(p["scheme"]))
+        self.changed.emit("result")
+        self.changed.emit("kept")
+        self.slider_text.emit(self.slider_hint())
+
+    def requantized(self, size: int, frame: np.ndarray) -> None:
+        """The slider's codebook is what Export writes now: a different file, so unsaved again."""
+        if self.current is None:
+            return
+        self.current.codebook, self.current.frame, self.current.file = size, frame, None
+        self.current.saved = None
+        self.changed.emit("result")
+        self.slider_text.emit(f"Codebook {size}: measuring the file…")
+
+    def restored(self, frame: np.ndarray) -> None:
+        if self.current is None:
+            return
+        self.current.codebook, self.current.frame, self.current.file = None, frame, None
+        self.current.saved = None
+        self.changed.emit("result")
+        self.slider_text.emit("Back to the fit's own quantization: measuring the file…")
+
+    def exported(self, path: Path, size: int, bpp: float) -> None:
+        if self.current is not None:
+            self.current.saved = path
+        self.changed.emit("result")
+        self.status.emit(f"Saved {path}: {size / 1000:.1f} KB ({bpp:.3f} bpp).")
+
+    def slider_hint(self) -> str:
+        """The codebook slider's readout: what it does now, never the previous picture's figures."""
+        r = self.current
+        if self.busy():
+            return "Codebook slider: available when the fit ends (or when you stop it)."
+        if r is None:
+            return "Codebook slider: finish a fit to explore codebook sizes."
+        own = r.settings.scheme
+        if r.file is None:
+            return "Measuring the file Export .lgi writes…"
+        writes = f"Export .lgi writes {r.file.scheme}" + (f" with {r.codebook} colours" if r.codebook else "")
+        change = r.file.psnr - r.psnr
+        figures = f"PSNR {r.file.psnr:.2f} dB ({change:+.2f} dB vs the unquantized fit's {r.psnr:.2f} dB)"
+        if r.codebook is None:
+            lead = f"The fit's own {own}. Move the slider to try a colour codebook"
+            lead += "." if own in SIZED_CODEBOOK else f" (writes lgi instead of {own})."
+            return f"{lead}\n{writes}: {figures}."
+        return f"Codebook {r.codebook}. {writes}: {figures}."
+
+    # compare -------------------------------------------------------------------------------------------
+    def kept_result(self, number: int | None) -> Result | None:
+        return next((r for r in self.kept if r.number == number), None)
+
+    def set_compare(self, left: int | None, right: int | None) -> None:
+        self.compare = (left, right)
+        self.changed.emit("view")
+
+    def compare_frames(self) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """The split view's two sides: a kept result's frame or, for None, the original | the current."""
+        left, right = (self.kept_result(n) for n in self.compare)
+        original = self.picture.pixels if self.picture else None
+        current = self.current.frame if self.current else None
+        return (left.frame if left else original), (right.frame if right else current)
+
+    def _set_state(self, state: str) -> None:
+        self.state = state
+        self.changed.emit("state")
