@@ -35,6 +35,8 @@ from .worker import Engine
 __all__ = ["CODEBOOK_STOPS", "MainWindow"]
 
 RECENT_FILES = 10
+COMPARE_LABEL_CHARS = 22
+"""The compare lists show this much of a result's name (the full name is in the open list)."""
 IMAGE_FILTER = "Pictures and .lgi files (*.png *.jpg *.jpeg *.webp *.tif *.tiff *.bmp *.lgi);;All files (*)"
 PANEL_WIDGETS = ("count", "adaptive", "preset", "mode", "qa", "qa_start", "scheme", "codebook", "backend")
 ACTIONS = (  # key, text, shortcut, tooltip
@@ -132,7 +134,10 @@ class MainWindow(QMainWindow):
         self.compare_left.setToolTip("Left of the divider: the original or a kept result of this picture")
         self.compare_right.setToolTip("Right of the divider: the current result or a kept one")
         for box in (self.compare_left, self.compare_right):
+            box.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+            box.setMinimumContentsLength(COMPARE_LABEL_CHARS)
             box.currentIndexChanged.connect(self._on_compare)
+        self.compare_divider = QLabel("|")
         self.heatmap_scale = HeatmapScale()
         self.ellipses = QCheckBox("Gaussians (coloured by codebook entry)")
         self.ellipses.setToolTip("Draw each Gaussian as an ellipse at one standard deviation")
@@ -141,7 +146,7 @@ class MainWindow(QMainWindow):
         self.ab_mode.addItems([self.panel.mode.itemText(i) for i in range(self.panel.mode.count())])
         self.ab_mode.setToolTip("Render the same Gaussians by accumulated summation or alpha compositing")
         self.ab_mode.currentTextChanged.connect(self._on_ab_mode)
-        for widget in (QLabel("View"), self.view_mode, self.compare_left, QLabel("|"), self.compare_right):
+        for widget in (QLabel("View"), self.view_mode, self.compare_left, self.compare_divider, self.compare_right):
             row.addWidget(widget)
         row.addWidget(self.heatmap_scale)
         row.addStretch(1)
@@ -215,28 +220,36 @@ class MainWindow(QMainWindow):
         self.ab_mode.setEnabled(self.has_gaussians and not busy)
         self.ellipses.setEnabled(self.has_gaussians and not busy)
         self.setWindowTitle(s.title())
-        self.readout.setText(size_readout(s.picture, result))
+        self.readout.setText(size_readout(s.picture, result, busy))
         if what == "kept":
             self._fill_compare()
+        elif what == "result":
+            self._on_compare()
 
     def _fill_compare(self) -> None:
-        for box, first in ((self.compare_left, "Original"), (self.compare_right, "Current result")):
+        """The kept results in both lists, each keeping its choice while it is still kept."""
+        chosen = self.session.compare
+        for box, first, key in (
+            (self.compare_left, "Original", chosen[0]),
+            (self.compare_right, "Current result", chosen[1]),
+        ):
             box.blockSignals(True)
             box.clear()
             box.addItem(first, None)
             for kept in self.session.kept:
-                box.addItem(kept.label(), kept.number)
+                box.addItem(kept.label(), kept.key)
+            box.setCurrentIndex(max(0, box.findData(key)) if key is not None else 0)
             box.blockSignals(False)
         self._on_compare()
 
     def _on_compare(self) -> None:
         self.session.set_compare(self.compare_left.currentData(), self.compare_right.currentData())
-        self.pair.set_sides(*self.session.compare_frames())
+        self.pair.set_sides(*self.session.compare_frames(), self.session.compare_caption())
 
     def _show_compare_tools(self) -> None:
         mode = self.view_mode.currentData()
-        for box in (self.compare_left, self.compare_right):
-            box.setVisible(mode == "split")
+        for widget in (self.compare_left, self.compare_divider, self.compare_right):
+            widget.setVisible(mode == "split")
         self.heatmap_scale.setVisible(mode == "error")
 
     # settings ------------------------------------------------------------------------------------------

@@ -64,7 +64,7 @@ def kb(size: int) -> str:
     return f"{size / KB:,.1f} KB"
 
 
-def size_readout(picture: Picture | None, result: Result | None) -> str:
+def size_readout(picture: Picture | None, result: Result | None, busy: bool = False) -> str:
     """One line: original -> .lgi bytes, how many times smaller, bpp, PSNR (what Export .lgi writes)."""
     if picture is None:
         return ""
@@ -72,7 +72,7 @@ def size_readout(picture: Picture | None, result: Result | None) -> str:
     if picture.path.suffix.lower() != ".png":
         original += f" (as PNG {kb(picture.png_bytes)})"
     if result is None:
-        return f"{original}. Fit it to see the .lgi size."
+        return f"{original} → .lgi: fitting…" if busy else f"{original}. Fit it to see the .lgi size."
     if result.file is None:
         return f"{original} → .lgi: measuring…"
     f = result.file

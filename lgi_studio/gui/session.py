@@ -20,8 +20,9 @@ from lgi_studio.core.scheme_names import DEFAULT_SCHEME, SIZED_CODEBOOK
 from .progress import FitClock, fit_status
 from .readout import FileSize, Picture
 
-KEEP_RESULTS = 4
-"""Results of one picture kept for comparison (the newest first)."""
+KEEP_RESULTS = 6
+"""Results of one picture kept for comparison (the newest first): each fit, and each codebook size the slider
+measured on one, as it was then."""
 
 
 class Signal:
@@ -88,16 +89,29 @@ class Result:
     saved: Path | None = None
 
     @property
+    def key(self) -> str:
+        """Names a kept result: the fit's number, and the slider's codebook if one was chosen."""
+        return f"{self.number}" if self.codebook is None else f"{self.number}@{self.codebook}"
+
+    @property
     def export_scheme(self) -> str:
         return self.file.scheme if self.file else self.settings.scheme
 
     def label(self) -> str:
         """How the compare lists name it."""
-        size = f", {self.file.bytes / 1000:.1f} KB" if self.file else ""
+        size = f"{self.file.bytes / 1000:.1f} KB, " if self.file else ""
         psnr = self.file.psnr if self.file else self.psnr
-        return (
-            f"#{self.number}: {self.count} Gaussians, {self.settings.preset}, {self.export_scheme}{size}, {psnr:.2f} dB"
-        )
+        how = f"{self.count} Gaussians, {self.settings.preset}, {self.export_scheme}"
+        how += f" {self.codebook} colours" if self.codebook else ""
+        return f"{self._name()}: {size}{psnr:.2f} dB ({how}{', stopped' if self.stopped else ''})"
+
+    def _name(self) -> str:
+        return f"#{self.number}" + (f" codebook {self.codebook}" if self.codebook else "")
+
+    def short_label(self) -> str:
+        """How the split view's caption names it."""
+        size = f"{self.file.bytes / 1000:.1f} KB, " if self.file else ""
+        return f"{self._name()}: {size}{self.file.psnr if self.file else self.psnr:.2f} dB, {self.count} Gaussians"
 
     def summary(self) -> dict:
         """The metrics JSON's summary: this result's own settings and figures, never the panel's."""
@@ -130,10 +144,10 @@ class Session:
         self.backend: tuple[str, str] | None = None  # (name, why) once the engine has started
         self.clock = FitClock()
         self.view_mode = "side"
-        self.compare: tuple[int | None, int | None] = (
+        self.compare: tuple[str | None, str | None] = (
             None,
             None,
-        )  # kept numbers left | right; None: original / current
+        )  # kept keys left | right; None: original / current
         self._numbers = 0
         self.changed = Signal()  # (what) : "picture", "settings", "state", "result", "kept", "view"
         self.status = Signal()  # (text)
@@ -242,7 +256,7 @@ class Session:
             self.history,
         )
         self.current = result
-        self.kept = [result, *self.kept][:KEEP_RESULTS]
+        self._keep(result)
         self._set_state("done")
         self.changed.emit("result")
         self.changed.emit("kept")
@@ -261,6 +275,7 @@ class Session:
         if self.current is None:
             return
         self.current.file = FileSize(int(p["bytes"]), float(p["bpp"]), float(p["psnr"]), str(p["scheme"]))
+        self._keep(self.current)
         self.changed.emit("result")
         self.changed.emit("kept")
         self.slider_text.emit(self.slider_hint())
@@ -308,10 +323,15 @@ class Session:
         return f"Codebook {r.codebook}. {writes}: {figures}."
 
     # compare -------------------------------------------------------------------------------------------
-    def kept_result(self, number: int | None) -> Result | None:
-        return next((r for r in self.kept if r.number == number), None)
+    def _keep(self, result: Result) -> None:
+        """A copy of ``result`` as it is now at the front of the kept list (replacing an older copy)."""
+        snapshot = dataclasses.replace(result)
+        self.kept = [snapshot, *(r for r in self.kept if r.key != snapshot.key)][:KEEP_RESULTS]
 
-    def set_compare(self, left: int | None, right: int | None) -> None:
+    def kept_result(self, key: str | None) -> Result | None:
+        return next((r for r in self.kept if r.key == key), None)
+
+    def set_compare(self, left: str | None, right: str | None) -> None:
         self.compare = (left, right)
         self.changed.emit("view")
 
@@ -321,6 +341,13 @@ class Session:
         original = self.picture.pixels if self.picture else None
         current = self.current.frame if self.current else None
         return (left.frame if left else original), (right.frame if right else current)
+
+    def compare_caption(self) -> str:
+        """Under the split view: what is left and right of the divider."""
+        left, right = (self.kept_result(n) for n in self.compare)
+        right = right or self.current
+        original = f"original ({self.picture.file_bytes / 1000:.1f} KB)" if self.picture else "original"
+        return f"Left: {left.short_label() if left else original}  |  Right: {right.short_label() if right else '-'}"
 
     def _set_state(self, state: str) -> None:
         self.state = state

@@ -44,6 +44,10 @@ class ImagePair(QWidget):
             self.items.append(item)
         self.views[1].setXLink(self.views[0])
         self.views[1].setYLink(self.views[0])
+        self.fitted = True  # the picture fills the view and keeps doing so as the view resizes
+        for view in self.views:
+            view.sigResized.connect(self._on_resized)
+            view.sigRangeChangedManually.connect(self._on_zoomed_by_hand)
         self.zoom_item = pg.ImageItem(axisOrder="row-major")
         self.zoom_item.setZValue(1)
         self.views[1].addItem(self.zoom_item)
@@ -56,6 +60,7 @@ class ImagePair(QWidget):
         self.original: np.ndarray | None = None
         self.reconstruction: np.ndarray | None = None
         self.sides: tuple[np.ndarray | None, np.ndarray | None] = (None, None)  # split view: left | right
+        self.split_caption = ""
         self.mode = "side"
         self.split = 0.5
         self._show_split_line()
@@ -85,9 +90,10 @@ class ImagePair(QWidget):
         if fit:
             self.fit_later()
 
-    def set_sides(self, left: np.ndarray | None, right: np.ndarray | None) -> None:
-        """What the split view shows left and right of the divider."""
+    def set_sides(self, left: np.ndarray | None, right: np.ndarray | None, caption: str = "") -> None:
+        """What the split view shows left and right of the divider, and the caption naming them."""
         self.sides = (left, right)
+        self.split_caption = caption
         self._refresh()
 
     def set_mode(self, mode: str) -> None:
@@ -113,10 +119,19 @@ class ImagePair(QWidget):
         return self.views[0] if self.items[0].image is not None else None
 
     def fit_view(self) -> None:
-        """The whole picture in the view (View > Fit, key 0, double-click)."""
+        """The whole picture in the view (View > Fit, key 0, double-click); it stays fitted as the view
+        resizes (a mode switch, the window, a splitter) until the designer zooms or pans."""
+        self.fitted = True
         view = self._content_view()
         if view is not None:
             view.autoRange(padding=FIT_PADDING)
+
+    def _on_resized(self) -> None:
+        if self.fitted:
+            self.fit_view()
+
+    def _on_zoomed_by_hand(self, *_: object) -> None:
+        self.fitted = False
 
     def fit_later(self) -> None:
         """Fit now and once more after Qt has laid the views out (a first show, a mode switch)."""
@@ -132,6 +147,7 @@ class ImagePair(QWidget):
         ratio = self.devicePixelRatioF()
         width, height = view.width() * ratio, view.height() * ratio
         cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+        self.fitted = False
         view.setRange(xRange=(cx - width / 2, cx + width / 2), yRange=(cy - height / 2, cy + height / 2), padding=0)
 
     def reset_on_double_click(self) -> None:
@@ -170,7 +186,8 @@ class ImagePair(QWidget):
             return
         shown, title = self.reconstruction, "Reconstruction"
         if self.mode == "split" and self.comparable():
-            shown, title = split_composite(*self._split_sides(), self.split), "Left | right of the divider"
+            shown = split_composite(*self._split_sides(), self.split)
+            title = self.split_caption or "Left | right of the divider"
         elif self.mode == "error" and self.original is not None and self.original.shape == self.reconstruction.shape:
             shown, title = error_heatmap(self.original, self.reconstruction), f"|error| x{ERROR_GAIN:g} (black: exact)"
         self.items[1].setImage(shown, levels=(0, 255))
@@ -230,6 +247,7 @@ class Plots(pg.GraphicsLayoutWidget):
             plot.setLabel("bottom", "iteration")
             plot.setLabel("left", unit)
             plot.showGrid(x=True, y=True, alpha=0.2)
+            plot.getAxis("left").enableAutoSIPrefix(False)
         self.loss_plot.setLogMode(y=True)
         self.psnr_curve = self.psnr_plot.plot(pen=pg.mkPen("#3d8bfd", width=2))
         self.loss_curve = self.loss_plot.plot(pen=pg.mkPen("#e8590c", width=2))

@@ -69,7 +69,7 @@ def test_a_stopped_fit_is_a_result_to_work_on():
     assert session.state == "done"
     assert session.current.stopped
     assert session.current.iterations == 120
-    assert session.kept == [session.current]
+    assert [r.key for r in session.kept] == [session.current.key]
 
 
 def test_the_slider_readout_shows_the_loss_signed_and_the_scheme_export_writes():
@@ -132,16 +132,31 @@ def test_metrics_summary_takes_the_results_own_settings():
 
 def test_results_of_one_picture_are_kept_for_comparison():
     session = fitted()
-    for _ in range(KEEP_RESULTS + 1):
+    for _ in range(KEEP_RESULTS):
         session.fit_request()
         finished(session)
-    assert [r.number for r in session.kept] == [6, 5, 4, 3]
-    session.set_compare(4, None)
+    assert [r.number for r in session.kept] == list(range(KEEP_RESULTS + 1, 1, -1))
+    session.set_compare("4", None)
     left, right = session.compare_frames()
-    assert left is session.kept_result(4).frame
+    assert left is session.kept_result("4").frame
     assert right is session.current.frame
-    session.set_compare(None, 5)
+    assert session.compare_caption() == "Left: #4: 28.85 dB, 60 Gaussians  |  Right: #7: 28.85 dB, 60 Gaussians"
+    session.set_compare(None, "5")
     assert session.compare_frames()[0] is session.picture.pixels
+    assert session.compare_caption().startswith("Left: original (30.0 KB)  |  Right: #5")
+
+
+def test_each_codebook_size_measured_is_kept_as_it_was():
+    session = fitted()
+    session.measured({"bytes": 4321, "bpp": 1.1, "psnr": 28.42, "scheme": "lgi-sq"})
+    slider_frame = np.ones((48, 64, 3), np.uint8)
+    session.requantized(32, slider_frame)
+    session.measured({"bytes": 3000, "bpp": 0.8, "psnr": 27.0, "scheme": "lgi"})
+    assert [r.key for r in session.kept] == ["1@32", "1"]
+    own = session.kept_result("1")
+    assert (own.file.bytes, own.codebook) == (4321, None)
+    assert session.kept_result("1@32").frame is slider_frame
+    assert session.kept_result("1@32").label().startswith("#1 codebook 32: 3.0 KB, 27.00 dB")
 
 
 def test_a_failed_lgi_leaves_no_name_in_the_title():

@@ -267,6 +267,7 @@ def test_sizes_compare_and_help(qtbot, window, picture):
     window.start_fit()
     qtbot.waitUntil(lambda: window.session.state == "done" and window.session.current.count == 40, timeout=TIMEOUT_MS)
     assert window.compare_left.count() == 3  # the original and two kept results
+    assert window.compare_left.itemText(2).startswith("#1: ")
     window.view_mode.setCurrentIndex(window.view_mode.findData("split"))
     window.compare_left.setCurrentIndex(2)  # the older result left, the current right
     left, right = window.session.compare_frames()
