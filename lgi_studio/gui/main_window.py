@@ -8,13 +8,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, QTimer
-from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
-    QCheckBox,
-    QComboBox,
-    QDoubleSpinBox,
     QFileDialog,
-    QHBoxLayout,
     QLabel,
     QMainWindow,
     QMessageBox,
@@ -24,33 +19,21 @@ from PySide6.QtWidgets import (
 )
 
 from . import dialogs
+from .compare_bar import CompareBar
 from .engine import CODEBOOK_STOPS
+from .menus import build_actions, build_menus
 from .readout import Picture, size_readout
+from .remembered import Remembered
 from .session import Session
 from .settings_panel import SettingsPanel
-from .views import HeatmapScale, ImagePair, Plots
+from .views import ImagePair, Plots
 from .wiring import SessionWiring
 from .worker import Engine
 
 __all__ = ["CODEBOOK_STOPS", "MainWindow"]
 
-RECENT_FILES = 10
-COMPARE_LABEL_CHARS = 22
-"""The compare lists show this much of a result's name (the full name is in the open list)."""
 IMAGE_FILTER = "Pictures and .lgi files (*.png *.jpg *.jpeg *.webp *.tif *.tiff *.bmp *.lgi);;All files (*)"
 PANEL_WIDGETS = ("count", "adaptive", "preset", "mode", "qa", "qa_start", "scheme", "codebook", "backend")
-ACTIONS = (  # key, text, shortcut, tooltip
-    ("open", "Open…", QKeySequence.Open, "Open a picture to fit, or a .lgi file to view"),
-    ("start", "Start", "Ctrl+R", "Fit the picture with the settings on the left"),
-    ("pause", "Pause", "Space", "Pause the fit (Resume goes on where it stopped)"),
-    ("stop", "Stop", "Ctrl+.", "End the fit now and keep its result: export, slider and compare work on it"),
-    ("export", "Export .lgi…", QKeySequence.Save, "Save the result as a .lgi file (the size shown above the views)"),
-    ("export_png", "Export PNG…", "Ctrl+Shift+E", "Render the Gaussians into a PNG at any size"),
-    ("export_metrics", "Export metrics…", "Ctrl+Shift+M", "Save the fit's PSNR and loss per iteration (CSV or JSON)"),
-    ("fit_view", "Fit to view", "0", "Show the whole picture (also: double-click the picture)"),
-    ("zoom_100", "Actual pixels (100%)", "1", "One picture pixel per screen pixel"),
-    ("about", "About LGI Studio", None, "Version, compute backend and licence"),
-)
 
 
 class MainWindow(QMainWindow):
@@ -58,7 +41,7 @@ class MainWindow(QMainWindow):
 
     def __init__(self, settings: QSettings | None = None) -> None:
         super().__init__()
-        self.settings = settings or QSettings("LGI Studio", "LGI Studio")
+        self.remembered = Remembered(settings or QSettings("LGI Studio", "LGI Studio"))
         self.session = Session()
         self.engine = Engine(self)
         self.has_gaussians = False  # a finished fit or an opened .lgi: zoom, A/B, overlay and PNG export apply
@@ -121,39 +104,16 @@ class MainWindow(QMainWindow):
         self.zoom_timer.timeout.connect(self.request_zoom)
         self.pair.views[1].sigRangeChanged.connect(lambda *_: self.zoom_timer.start())
 
-    def _compare_bar(self) -> QWidget:
-        bar = QWidget()
-        row = QHBoxLayout(bar)
-        row.setContentsMargins(4, 0, 4, 0)
-        self.view_mode = QComboBox()
-        for key, text in ImagePair.MODES.items():
-            self.view_mode.addItem(text, key)
-        self.view_mode.setToolTip("Side by side, one view split between two pictures, or where the errors are")
-        self.view_mode.currentIndexChanged.connect(self._on_view_mode)
-        self.compare_left, self.compare_right = QComboBox(), QComboBox()
-        self.compare_left.setToolTip("Left of the divider: the original or a kept result of this picture")
-        self.compare_right.setToolTip("Right of the divider: the current result or a kept one")
-        for box in (self.compare_left, self.compare_right):
-            box.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
-            box.setMinimumContentsLength(COMPARE_LABEL_CHARS)
+    def _compare_bar(self) -> CompareBar:
+        bar = CompareBar()
+        bar.view_mode.currentIndexChanged.connect(self._on_view_mode)
+        for box in (bar.compare_left, bar.compare_right):
             box.currentIndexChanged.connect(self._on_compare)
-        self.compare_divider = QLabel("|")
-        self.heatmap_scale = HeatmapScale()
-        self.ellipses = QCheckBox("Gaussians (coloured by codebook entry)")
-        self.ellipses.setToolTip("Draw each Gaussian as an ellipse at one standard deviation")
-        self.ellipses.toggled.connect(self._on_ellipses)
-        self.ab_mode = QComboBox()
-        self.ab_mode.addItems([self.panel.mode.itemText(i) for i in range(self.panel.mode.count())])
-        self.ab_mode.setToolTip("Render the same Gaussians by accumulated summation or alpha compositing")
-        self.ab_mode.currentTextChanged.connect(self._on_ab_mode)
-        for widget in (QLabel("View"), self.view_mode, self.compare_left, self.compare_divider, self.compare_right):
-            row.addWidget(widget)
-        row.addWidget(self.heatmap_scale)
-        row.addStretch(1)
-        row.addWidget(self.ellipses)
-        row.addWidget(QLabel("Render as"))
-        row.addWidget(self.ab_mode)
-        self._show_compare_tools()
+        bar.ellipses.toggled.connect(self._on_ellipses)
+        bar.ab_mode.currentTextChanged.connect(self._on_ab_mode)
+        self.compare_bar = bar
+        self.view_mode, self.ellipses, self.ab_mode = bar.view_mode, bar.ellipses, bar.ab_mode
+        self.compare_left, self.compare_right = bar.compare_left, bar.compare_right
         return bar
 
     def _actions(self) -> None:
@@ -169,37 +129,9 @@ class MainWindow(QMainWindow):
             "zoom_100": self.pair.zoom_100,
             "about": self.show_about,
         }
-        self.actions = {}
-        for key, text, shortcut, tip in ACTIONS:
-            action = QAction(text, self)
-            if shortcut is not None:
-                action.setShortcut(shortcut)
-            action.setToolTip(tip)
-            action.triggered.connect(slots[key])
-            self.addAction(action)
-            self.actions[key] = action
-        bar = self.addToolBar("Main")
-        bar.setObjectName("main-toolbar")
-        for key in ("open", "start", "pause", "stop", "export", "export_png", "export_metrics"):
-            bar.addAction(self.actions[key])
-        menus = {
-            "&File": ("open", "recent", None, "export", "export_png", "export_metrics", None, "quit"),
-            "&Fit": ("start", "pause", "stop"),
-            "&View": ("fit_view", "zoom_100"),
-            "&Help": ("about",),
-        }
-        for title, keys in menus.items():
-            menu = self.menuBar().addMenu(title)
-            for key in keys:
-                if key is None:
-                    menu.addSeparator()
-                elif key == "recent":
-                    self.recent_menu = menu.addMenu("Open &Recent")
-                    self.recent_menu.aboutToShow.connect(self._fill_recent)
-                elif key == "quit":
-                    menu.addAction("&Quit", QKeySequence.Quit, self.close)
-                else:
-                    menu.addAction(self.actions[key])
+        self.actions = build_actions(self, slots)
+        self.recent_menu = build_menus(self, self.actions)
+        self.recent_menu.aboutToShow.connect(self._fill_recent)
 
     # what the session says -----------------------------------------------------------------------------
     def _on_changed(self, what: str) -> None:
@@ -227,30 +159,12 @@ class MainWindow(QMainWindow):
             self._on_compare()
 
     def _fill_compare(self) -> None:
-        """The kept results in both lists, each keeping its choice while it is still kept."""
-        chosen = self.session.compare
-        for box, first, key in (
-            (self.compare_left, "Original", chosen[0]),
-            (self.compare_right, "Current result", chosen[1]),
-        ):
-            box.blockSignals(True)
-            box.clear()
-            box.addItem(first, None)
-            for kept in self.session.kept:
-                box.addItem(kept.label(), kept.key)
-            box.setCurrentIndex(max(0, box.findData(key)) if key is not None else 0)
-            box.blockSignals(False)
+        self.compare_bar.fill(self.session.kept, self.session.compare)
         self._on_compare()
 
     def _on_compare(self) -> None:
-        self.session.set_compare(self.compare_left.currentData(), self.compare_right.currentData())
+        self.session.set_compare(*self.compare_bar.chosen())
         self.pair.set_sides(*self.session.compare_frames(), self.session.compare_caption())
-
-    def _show_compare_tools(self) -> None:
-        mode = self.view_mode.currentData()
-        for widget in (self.compare_left, self.compare_divider, self.compare_right):
-            widget.setVisible(mode == "split")
-        self.heatmap_scale.setVisible(mode == "error")
 
     # settings ------------------------------------------------------------------------------------------
     def _remembered(self) -> dict[str, QWidget]:
@@ -258,52 +172,16 @@ class MainWindow(QMainWindow):
         return {key: getattr(self.panel, key) for key in PANEL_WIDGETS} | {"view": self.view_mode}
 
     def _load_settings(self) -> None:
-        s = self.settings
-        for key, widget in self._remembered().items():
-            value = s.value(key)
-            if value is None:
-                continue
-            if isinstance(widget, QCheckBox):
-                widget.setChecked(value in (True, "true"))
-            elif isinstance(widget, QComboBox):
-                widget.setCurrentIndex(max(0, widget.findText(str(value))))
-            elif isinstance(widget, QDoubleSpinBox):
-                widget.setValue(float(value))
-            else:
-                widget.setValue(int(value))
-        for key, restore in (("geometry", self.restoreGeometry), ("window", self.restoreState)):
-            if s.value(key) is not None:
-                restore(s.value(key))
-        for name, splitter in self.splitters.items():
-            if s.value(f"splitter/{name}") is not None:
-                splitter.restoreState(s.value(f"splitter/{name}"))
+        self.remembered.load(self._remembered(), self, self.splitters)
 
     def _save_settings(self) -> None:
-        s = self.settings
-        for key, widget in self._remembered().items():
-            if isinstance(widget, QCheckBox):
-                s.setValue(key, widget.isChecked())
-            elif isinstance(widget, QComboBox):
-                s.setValue(key, widget.currentText())
-            else:
-                s.setValue(key, widget.value())
-        s.setValue("geometry", self.saveGeometry())
-        s.setValue("window", self.saveState())
-        for name, splitter in self.splitters.items():
-            s.setValue(f"splitter/{name}", splitter.saveState())
+        self.remembered.save(self._remembered(), self, self.splitters)
 
     def recent_files(self) -> list[str]:
-        return [str(p) for p in self.settings.value("recent", [], type=list)]
-
-    def _remember(self, path: Path) -> None:
-        recent = [str(path)] + [p for p in self.recent_files() if p != str(path)]
-        self.settings.setValue("recent", recent[:RECENT_FILES])
+        return self.remembered.recent_files()
 
     def _fill_recent(self) -> None:
-        self.recent_menu.clear()
-        for path in self.recent_files():
-            self.recent_menu.addAction(Path(path).name, lambda p=path: self.open_image(p)).setToolTip(path)
-        self.recent_menu.setEnabled(bool(self.recent_files()))
+        self.remembered.fill_menu(self.recent_menu, self.open_image)
 
     # an unsaved result ---------------------------------------------------------------------------------
     def ask_unsaved(self) -> str:
@@ -336,9 +214,7 @@ class MainWindow(QMainWindow):
 
     # actions -------------------------------------------------------------------------------------------
     def choose_image(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(
-            self, "Open picture", str(self.settings.value("folder", "")), IMAGE_FILTER
-        )
+        path, _ = QFileDialog.getOpenFileName(self, "Open picture", self.remembered.folder(), IMAGE_FILTER)
         if path:
             self.open_image(path)
 
@@ -351,7 +227,7 @@ class MainWindow(QMainWindow):
         if self.session.busy() or not self._may_drop_result(f"opening {path.name}", lambda: self.open_image(path)):
             return False
         if path.suffix.lower() == ".lgi":
-            self._remember(path.resolve())
+            self.remembered.remember(path)
             self.has_gaussians = False
             self.pair.clear()
             self.plots.reset()
@@ -363,8 +239,7 @@ class MainWindow(QMainWindow):
         except (ImageReadError, OSError) as exc:
             self.show_error(str(exc))
             return False
-        self._remember(path.resolve())
-        self.settings.setValue("folder", str(path.parent))
+        self.remembered.remember(path)
         self.has_gaussians = False
         self.pair.show_original(picture.pixels)
         self.plots.reset()
@@ -463,7 +338,7 @@ class MainWindow(QMainWindow):
         self.wiring.request_zoom()
 
     def _on_view_mode(self) -> None:
-        self._show_compare_tools()
+        self.compare_bar.show_tools()
         self.pair.set_mode(self.view_mode.currentData())
         self.request_zoom()
 
