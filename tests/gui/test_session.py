@@ -167,6 +167,21 @@ def test_a_failed_lgi_leaves_no_name_in_the_title():
     assert session.title() == "LGI Studio"
 
 
+def test_the_status_says_paused_and_where():
+    session = Session()
+    session.open_picture(picture())
+    session.fit_request()
+    session.started("cpu", "asked for", 500)
+    session.progress(progress(40))
+    status = record(session.status)
+    session.paused(10.0)
+    assert status[-1] == "Paused at iteration 40/500. Resume to go on, Stop to keep it."
+    assert session.state == "paused"
+    session.resumed(12.0)
+    assert session.state == "fitting"
+    assert session.clock.paused_s == 2.0
+
+
 def test_paused_time_counts_neither_in_elapsed_nor_in_speed():
     clock = FitClock()
     clock.start(1000)
