@@ -10,7 +10,7 @@ from lgi_studio.core.scheme_names import RENDER_MODES
 from .session import Result
 from .views import HeatmapScale, ImagePair
 
-COMPARE_LABEL_CHARS = 22
+COMPARE_LABEL_CHARS = 12
 """The compare lists show this much of a result's name (the full name is in the open list)."""
 
 
@@ -31,8 +31,10 @@ class CompareBar(QWidget):
             box.setMinimumContentsLength(COMPARE_LABEL_CHARS)
         self.divider = QLabel("|")
         self.heatmap_scale = HeatmapScale()
-        self.ellipses = QCheckBox("Gaussians (coloured by codebook entry)")
-        self.ellipses.setToolTip("Draw each Gaussian as an ellipse at one standard deviation")
+        self.ellipses = QCheckBox("Ellipses")
+        self.ellipses.setToolTip(
+            "Draw each Gaussian as an ellipse at one standard deviation, coloured by its codebook entry"
+        )
         self.ab_mode = QComboBox()
         self.ab_mode.addItems(list(RENDER_MODES))
         self.ab_mode.setToolTip("Render the same Gaussians by accumulated summation or alpha compositing")

@@ -152,7 +152,7 @@ class MainWindow(QMainWindow):
         self.ab_mode.setEnabled(self.has_gaussians and not busy)
         self.ellipses.setEnabled(self.has_gaussians and not busy)
         self.setWindowTitle(s.title())
-        self.readout.setText(size_readout(s.picture, result, busy))
+        self.readout.setText(size_readout(s.picture, result, busy) or s.lgi_summary)
         if what == "kept":
             self._fill_compare()
         elif what == "result":

@@ -18,7 +18,7 @@ import numpy as np
 from lgi_studio.core.scheme_names import DEFAULT_SCHEME, SIZED_CODEBOOK
 
 from .progress import FitClock, fit_status
-from .readout import FileSize, Picture
+from .readout import FileSize, Picture, kb
 
 KEEP_RESULTS = 6
 """Results of one picture kept for comparison (the newest first): each fit, and each codebook size the slider
@@ -138,6 +138,7 @@ class Session:
         self.settings = settings or FitSettings()
         self.picture: Picture | None = None
         self.lgi_path: Path | None = None  # an opened .lgi shown instead of a picture
+        self.lgi_summary = ""  # its size readout once decoded
         self.state = "idle"
         self.current: Result | None = None
         self.kept: list[Result] = []
@@ -164,7 +165,7 @@ class Session:
 
     def open_picture(self, picture: Picture) -> None:
         same = self.picture is not None and self.picture.path == picture.path
-        self.picture, self.lgi_path, self.current = picture, None, None
+        self.picture, self.lgi_path, self.current, self.lgi_summary = picture, None, None, ""
         if not same:
             self.kept = []
             self.compare = (None, None)
@@ -175,13 +176,22 @@ class Session:
         self.status.emit(f"{picture.path.name}: {picture.width}x{picture.height}. Press Start.")
 
     def open_lgi(self, path: Path) -> None:
-        self.picture, self.lgi_path, self.current, self.kept = None, path, None, []
+        self.picture, self.lgi_path, self.current, self.kept, self.lgi_summary = None, path, None, [], ""
         self.compare = (None, None)
         self._set_state("idle")
         self.changed.emit("picture")
         self.changed.emit("kept")
         self.slider_text.emit(self.slider_hint())
         self.status.emit(f"Decoding {path.name}…")
+
+    def lgi_opened(self, p: dict) -> None:
+        """The engine decoded the .lgi: its figures go where a picture's sizes would."""
+        name = Path(p["path"]).name
+        self.lgi_summary = (
+            f"{name}: .lgi {kb(p['bytes'])} · {p['bpp']:.3f} bpp · {p['count']} Gaussians, scheme {p['scheme']}"
+        )
+        self.changed.emit("picture")
+        self.status.emit(self.lgi_summary)
 
     def lgi_failed(self) -> None:
         """A .lgi that could not be read: nothing is loaded, and the title must not name it."""

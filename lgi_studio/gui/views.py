@@ -192,6 +192,7 @@ class ImagePair(QWidget):
             shown, title = error_heatmap(self.original, self.reconstruction), f"|error| x{ERROR_GAIN:g} (black: exact)"
         self.items[1].setImage(shown, levels=(0, 255))
         self.labels[1].setText(title)
+        self.labels[1].setMinimumWidth(0)  # a long caption is clipped, never widens the view (or the window)
         self._show_split_line()
 
     # overlays ------------------------------------------------------------------------------------------

@@ -111,12 +111,9 @@ class SessionWiring:
     def _lgi_opened(self, p: dict) -> None:
         self.w.has_gaussians = True
         self.w.pair.show_reconstruction(p["frame"], fit=True)
+        self.session.lgi_opened(p)
         self.session.changed.emit("state")
         self.refresh_views()
-        self.session.status.emit(
-            f"{Path(p['path']).name}: {p['count']} Gaussians, scheme {p['scheme']}, {p['bytes'] / 1000:.1f} KB "
-            f"({p['bpp']:.3f} bpp)"
-        )
 
     def _error(self, p: dict) -> None:
         self.session.fit_ended_without_result()

@@ -128,6 +128,7 @@ def test_an_lgi_opens_fitted_to_the_view_and_keys_fit_and_zoom(qtbot, window, tm
     qtbot.waitUntil(lambda: window.pair.reconstruction is not None, timeout=TIMEOUT_MS)
     qtbot.wait(50)
     assert visible_fraction(window.pair.views[1], 64, 48) > 0.9
+    assert window.readout.text().startswith("x.lgi: .lgi ")
     window.actions["zoom_100"].trigger()
     (x0, x1), _ = window.pair.views[1].viewRange()
     assert x1 - x0 == pytest.approx(window.pair.views[1].width(), rel=0.02)  # a screen pixel per picture pixel
@@ -274,6 +275,8 @@ def test_sizes_compare_and_help(qtbot, window, picture):
     assert left is window.session.kept[1].frame
     assert right is window.session.current.frame
     assert not np.array_equal(window.pair.items[1].image, right)
+    qtbot.wait(50)
+    assert window.width() == 1100  # the caption naming both sides never widens the window
     controls = (QAbstractButton, QComboBox, QSlider, QSpinBox, QDoubleSpinBox, QCheckBox)
     shown = [w for kind in controls for w in window.findChildren(kind) if w.isVisibleTo(window)]
     missing = [w.text() if hasattr(w, "text") else type(w).__name__ for w in shown if not w.toolTip()]
