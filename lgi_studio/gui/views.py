@@ -262,6 +262,8 @@ class Plots(pg.GraphicsLayoutWidget):
         self.loss: list[float] = []
         self.psnr_curve.setData([], [])
         self.loss_curve.setData([], [])
+        for plot in (self.psnr_plot, self.loss_plot):
+            plot.enableAutoRange()  # no axes left over from the previous fit
         for plot, marker in self.markers:
             plot.removeItem(marker)
         self.markers = []
