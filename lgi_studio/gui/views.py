@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QGraphicsPathItem, QHBoxLayout, QLabel, QWidget
 from .compare import ERROR_GAIN, error_heatmap, heatmap_lut, split_composite
 
 FIT_PADDING = 0.02
+ZOOM_OUT_LIMIT = 4.0
 SPLIT_PEN = pg.mkPen("#ffffff", width=2)
 SPLIT_HOVER_PEN = pg.mkPen("#ffd43b", width=3)
 
@@ -124,7 +125,20 @@ class ImagePair(QWidget):
         self.fitted = True
         view = self._content_view()
         if view is not None:
+            self._limit_zoom_out()
             view.autoRange(padding=FIT_PADDING)
+
+    def _limit_zoom_out(self) -> None:
+        """Zooming out stops at ``ZOOM_OUT_LIMIT`` times the picture: it never shrinks to nothing or pans
+        away; the limit grows with the view's shape so a fitted picture always fits."""
+        shown = self.reconstruction if self.reconstruction is not None else self.original
+        if shown is None:
+            return
+        height, width = shown.shape[:2]
+        for view in self.views:
+            aspect = max(view.width(), 1.0) / max(view.height(), 1.0)
+            span = ZOOM_OUT_LIMIT * max(width, height * aspect, height, width / aspect)
+            view.setLimits(xMin=width / 2 - span, xMax=width / 2 + span, yMin=height / 2 - span, yMax=height / 2 + span)
 
     def _on_resized(self) -> None:
         if self.fitted:

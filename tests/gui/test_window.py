@@ -148,6 +148,20 @@ def test_a_picture_opens_fitted_after_a_previous_zoom(qtbot, window, picture):
     assert visible_fraction(window.pair.views[0], 64, 48) > 0.9
 
 
+def test_zooming_out_never_loses_the_picture(qtbot, window, picture):
+    window.open_image(picture)
+    qtbot.wait(50)
+    view = window.pair.views[0]
+    for _ in range(40):
+        view.scaleBy((1.5, 1.5))
+    (x0, x1), (y0, y1) = view.viewRange()
+    assert x0 < 0 < 64 < x1
+    assert y0 < 0 < 48 < y1
+    assert max(64 / (x1 - x0), 48 / (y1 - y0)) > 0.1  # and not shrunk to a dot
+    window.actions["fit_view"].trigger()
+    assert visible_fraction(view, 64, 48) > 0.9
+
+
 def test_the_slider_readout_and_the_way_back(qtbot, window, picture):
     fit(qtbot, window, picture)
     own = window.session.current.file
