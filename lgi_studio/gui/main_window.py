@@ -207,9 +207,10 @@ class MainWindow(QMainWindow):
                 self._after_save = then
         return False
 
-    def after_save(self) -> None:
+    def after_save(self, saved: bool = True) -> None:
+        """The export asked for by Save ended: go on with what was asked, or (it failed) do nothing."""
         then, self._after_save = self._after_save, None
-        if then is not None:
+        if then is not None and saved:
             then()
 
     # actions -------------------------------------------------------------------------------------------
@@ -379,6 +380,9 @@ class MainWindow(QMainWindow):
             self.open_image(urls[0].toLocalFile())
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        if not self._may_drop_result("closing LGI Studio", self.close):
+            event.ignore()
+            return
         self._save_settings()
         self.engine.shutdown()
         super().closeEvent(event)

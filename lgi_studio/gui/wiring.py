@@ -119,6 +119,7 @@ class SessionWiring:
         self.session.fit_ended_without_result()
         if self.session.lgi_path is not None and not self.w.has_gaussians:
             self.session.lgi_failed()
+        self.w.after_save(saved=False)
         self.w.show_error(p["message"])
 
     # views that the engine renders ---------------------------------------------------------------------

@@ -28,6 +28,7 @@ def picture(tmp_path):
 def window(qtbot, tmp_path):
     w = MainWindow(settings=QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat))
     qtbot.addWidget(w)
+    w.ask_unsaved = lambda: "discard"  # tests that want the prompt replace this
     w.count.setValue(60)
     w.preset.setCurrentText("fast")
     w.codebook.setCurrentText("16")

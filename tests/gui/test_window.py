@@ -40,6 +40,7 @@ def picture(tmp_path):
 def window(qtbot, tmp_path):
     w = MainWindow(settings=QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat))
     qtbot.addWidget(w)
+    w.ask_unsaved = lambda: "discard"  # tests that want the prompt replace this
     w.count.setValue(60)
     w.preset.setCurrentText("fast")
     w.session.set_settings(iterations=150)
@@ -71,6 +72,33 @@ def test_a_new_fit_over_an_unsaved_result_asks_first(qtbot, window, picture, tmp
     qtbot.waitUntil(lambda: window.session.state == "done" and window.session.current is not first, timeout=TIMEOUT_MS)
     assert (tmp_path / "kept.lgi").stat().st_size == first.file.bytes
     assert first.saved == tmp_path / "kept.lgi"
+
+
+def test_closing_over_an_unsaved_result_asks_first(qtbot, window, picture, tmp_path):
+    fit(qtbot, window, picture)
+    window.ask_unsaved = lambda: "cancel"
+    window.close()
+    assert window.isVisible()
+    assert window.engine.alive
+    window.ask_unsaved = lambda: "save"
+    window.save_path = lambda: str(tmp_path / "before-closing.lgi")
+    window.close()  # saves, then closes once the file is written
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=TIMEOUT_MS)
+    assert (tmp_path / "before-closing.lgi").stat().st_size == window.session.current.file.bytes
+    assert not window.engine.alive
+
+
+def test_a_failed_save_does_not_go_on(qtbot, window, picture, tmp_path, monkeypatch):
+    fit(qtbot, window, picture)
+    first = window.session.current
+    window.ask_unsaved = lambda: "save"
+    window.save_path = lambda: str(tmp_path / "x.lgi")
+    monkeypatch.setattr(window, "export_lgi", lambda path: window.engine.send("export", {"path": "/"}) or True)
+    window.start_fit()
+    qtbot.waitUntil(lambda: window.status.text().startswith("Error: "), timeout=TIMEOUT_MS)
+    qtbot.wait(200)
+    assert window.session.current is first
+    assert window.session.state == "done"
 
 
 def test_opening_another_picture_over_an_unsaved_result_asks_first(qtbot, window, picture, tmp_path):
