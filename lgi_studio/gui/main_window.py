@@ -32,6 +32,8 @@ from .worker import Engine
 
 __all__ = ["CODEBOOK_STOPS", "MainWindow"]
 
+MEASURE_AFTER_MS = 700
+"""The slider rests this long before the engine measures the file (a measure delays the next move)."""
 IMAGE_FILTER = "Pictures and .lgi files (*.png *.jpg *.jpeg *.webp *.tif *.tiff *.bmp *.lgi);;All files (*)"
 PANEL_WIDGETS = ("count", "adaptive", "preset", "mode", "qa", "qa_start", "scheme", "codebook", "backend")
 
@@ -98,6 +100,8 @@ class MainWindow(QMainWindow):
         self.resize(1280, 820)
         self.slider_timer = QTimer(self, singleShot=True, interval=150)
         self.slider_timer.timeout.connect(self._requantize)
+        self.measure_timer = QTimer(self, singleShot=True, interval=MEASURE_AFTER_MS)
+        self.measure_timer.timeout.connect(self._measure)
         self.panel.slider.valueChanged.connect(lambda _: self.slider_timer.start())
         self.panel.restore_button.clicked.connect(lambda: self.engine.send("restore"))
         self.zoom_timer = QTimer(self, singleShot=True, interval=150)
@@ -358,6 +362,12 @@ class MainWindow(QMainWindow):
             size = CODEBOOK_STOPS[self.panel.slider.value()]
             self.engine.send("requantize", {"size": size})
             self.panel.slider_label.setText(f"Codebook {size}: re-quantizing…")
+
+    def _measure(self) -> None:
+        """Once the slider rests: the bytes of the file Export would write (1-3 s of engine work)."""
+        r = self.session.current
+        if self.session.state == "done" and r is not None and r.file is None and not self.slider_timer.isActive():
+            self.engine.send("measure")
 
     def show_error(self, message: str) -> None:
         self.status.setText(f"Error: {message}")

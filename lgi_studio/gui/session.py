@@ -290,14 +290,16 @@ class Session:
         self.changed.emit("kept")
         self.slider_text.emit(self.slider_hint())
 
-    def requantized(self, size: int, frame: np.ndarray) -> None:
-        """The slider's codebook is what Export writes now: a different file, so unsaved again."""
-        if self.current is None:
+    def requantized(self, size: int, frame: np.ndarray, psnr: float) -> None:
+        """The slider's codebook is what Export writes now: a different file, so unsaved again. Its PSNR
+        shows at once; the file's bytes once the slider rests and the engine has measured them."""
+        r = self.current
+        if r is None:
             return
-        self.current.codebook, self.current.frame, self.current.file = size, frame, None
-        self.current.saved = None
+        r.codebook, r.frame, r.file, r.saved = size, frame, None, None
         self.changed.emit("result")
-        self.slider_text.emit(f"Codebook {size}: measuring the file…")
+        change = f"{psnr - r.psnr:+.2f} dB vs the unquantized fit's {r.psnr:.2f} dB"
+        self.slider_text.emit(f"Codebook {size}: PSNR {psnr:.2f} dB ({change}); measuring the file…")
 
     def restored(self, frame: np.ndarray) -> None:
         if self.current is None:

@@ -91,14 +91,14 @@ class SessionWiring:
 
     def _requantized(self, p: dict) -> None:
         self.w.pair.show_reconstruction(p["frame"])
-        self.session.requantized(p["size"], p["frame"])
-        self.engine.send("measure")
+        self.session.requantized(p["size"], p["frame"], p["psnr"])
+        self.w.measure_timer.start()
         self.refresh_views()
 
     def _restored(self, p: dict) -> None:
         self.w.pair.show_reconstruction(p["frame"])
         self.session.restored(p["frame"])
-        self.engine.send("measure")
+        self.w.measure_timer.start()
         self.refresh_views()
 
     def _exported(self, p: dict) -> None:

@@ -57,7 +57,7 @@ def test_a_result_is_unsaved_until_exported_and_again_after_the_slider():
     assert session.unsaved()
     session.exported(Path("/out/pic.lgi"), 4000, 1.2)
     assert not session.unsaved()
-    session.requantized(32, np.zeros((48, 64, 3), np.uint8))
+    session.requantized(32, np.zeros((48, 64, 3), np.uint8), 27.0)
     assert session.unsaved()  # a different file now
 
 
@@ -79,7 +79,8 @@ def test_the_slider_readout_shows_the_loss_signed_and_the_scheme_export_writes()
     assert "-0.43 dB vs the unquantized fit's 28.85 dB" in texts[-1]
     assert "Export .lgi writes lgi-sq" in texts[-1]
     assert "writes lgi instead of lgi-sq" in texts[-1]
-    session.requantized(32, np.zeros((48, 64, 3), np.uint8))
+    session.requantized(32, np.zeros((48, 64, 3), np.uint8), 27.0)
+    assert texts[-1] == "Codebook 32: PSNR 27.00 dB (-1.85 dB vs the unquantized fit's 28.85 dB); measuring the file…"
     session.measured({"bytes": 3000, "bpp": 0.8, "psnr": 27.0, "scheme": "lgi"})
     assert texts[-1].startswith("Codebook 32. Export .lgi writes lgi with 32 colours")
     session.restored(np.zeros((48, 64, 3), np.uint8))
@@ -150,7 +151,7 @@ def test_each_codebook_size_measured_is_kept_as_it_was():
     session = fitted()
     session.measured({"bytes": 4321, "bpp": 1.1, "psnr": 28.42, "scheme": "lgi-sq"})
     slider_frame = np.ones((48, 64, 3), np.uint8)
-    session.requantized(32, slider_frame)
+    session.requantized(32, slider_frame, 27.0)
     session.measured({"bytes": 3000, "bpp": 0.8, "psnr": 27.0, "scheme": "lgi"})
     assert [r.key for r in session.kept] == ["1@32", "1"]
     own = session.kept_result("1")
