@@ -263,6 +263,7 @@ class MainWindow(QMainWindow):
         self.has_gaussians = False
         self.ellipses.setChecked(False)
         self.ab_mode.setCurrentText(s.settings.mode)
+        self.pair.canvases[1].setFocus()  # out of the count field, so Space pauses instead of typing a space
         self.engine.send("fit", s.fit_request())
 
     def toggle_pause(self) -> None:

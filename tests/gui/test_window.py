@@ -340,3 +340,20 @@ def test_the_lists_come_from_the_codec_names(window):
     assert items(window.preset) == list(PRESETS)
     assert items(window.scheme) == list(SCHEMES)
     assert items(window.mode) == items(window.ab_mode) == list(RENDER_MODES)
+
+
+def test_space_pauses_after_start_even_from_the_count_field(qtbot, window, picture):
+    from PySide6.QtWidgets import QAbstractSpinBox
+
+    window.open_image(picture)
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=5_000)
+    window.count.setFocus()
+    qtbot.waitUntil(lambda: window.count.hasFocus(), timeout=5_000)
+    window.session.set_settings(iterations=20_000)
+    window.start_fit()
+    qtbot.waitUntil(lambda: len(window.plots.iterations) > 3, timeout=TIMEOUT_MS)
+    assert not isinstance(QApplication.focusWidget(), QAbstractSpinBox)
+    qtbot.keyClick(QApplication.focusWidget(), Qt.Key_Space)
+    qtbot.waitUntil(lambda: window.session.state == "paused", timeout=5_000)
+    window.stop_fit()
