@@ -33,7 +33,9 @@ def window(qtbot, tmp_path):
     w.preset.setCurrentText("fast")
     w.codebook.setCurrentText("16")
     yield w
+    w.ask_unsaved = lambda: "discard"  # a test may have left a prompt answer that keeps the window open
     w.close()
+    assert not w.engine.alive
 
 
 def test_fit_shows_frames_marks_qa_requantizes_and_exports(qtbot, window, picture, tmp_path):

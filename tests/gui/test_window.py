@@ -47,7 +47,9 @@ def window(qtbot, tmp_path):
     w.resize(1100, 760)
     w.show()
     yield w
+    w.ask_unsaved = lambda: "discard"  # a test may have left a prompt answer that keeps the window open
     w.close()
+    assert not w.engine.alive
 
 
 def fit(qtbot, window, picture):
