@@ -3,11 +3,12 @@ settings. The state lives in the session (``session.py``); the engine's events a
 
 from __future__ import annotations
 
-import os
+import contextlib
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QFileDialog,
     QLabel,
@@ -21,6 +22,7 @@ from PySide6.QtWidgets import (
 from . import dialogs
 from .compare_bar import CompareBar
 from .engine import CODEBOOK_STOPS
+from .exports import ExportActions
 from .menus import build_actions, build_menus
 from .readout import Picture, size_readout
 from .remembered import Remembered
@@ -38,8 +40,10 @@ IMAGE_FILTER = "Pictures and .lgi files (*.png *.jpg *.jpeg *.webp *.tif *.tiff 
 PANEL_WIDGETS = ("count", "adaptive", "preset", "mode", "qa", "qa_start", "scheme", "codebook", "backend")
 
 
-class MainWindow(QMainWindow):
+class MainWindow(QMainWindow, ExportActions):
     """The application window; it talks to the engine only through commands and events."""
+
+    png_sized = Signal(object, int)  # (path, bytes) from the thread that encodes the picture as PNG
 
     def __init__(self, settings: QSettings | None = None) -> None:
         super().__init__()
@@ -57,6 +61,7 @@ class MainWindow(QMainWindow):
         self.errors = dialogs.ErrorBox(self)
         self.session.changed.connect(self._on_changed)
         self.session.status.connect(self.status.setText)
+        self.png_sized.connect(self.session.png_measured)
         self._load_settings()
         self._on_changed("state")
 
@@ -249,7 +254,15 @@ class MainWindow(QMainWindow):
         self.pair.show_original(picture.pixels)
         self.plots.reset()
         self.session.open_picture(picture)
+        if picture.png_bytes is None:
+            threading.Thread(target=self._measure_png, args=(picture,), daemon=True).start()
         return True
+
+    def _measure_png(self, picture: Picture) -> None:
+        """In a thread: the picture's PNG size for the readout (0.3-1 s that the window does not wait for)."""
+        size = picture.png_size()
+        with contextlib.suppress(RuntimeError):  # the window closed meanwhile
+            self.png_sized.emit(picture.path, size)
 
     @property
     def image_path(self) -> Path | None:
@@ -275,70 +288,6 @@ class MainWindow(QMainWindow):
     def stop_fit(self) -> None:
         if self.session.busy():
             self.engine.send("stop")
-
-    def choose_export(self) -> None:
-        if self.session.current is not None:
-            path = self.save_path()
-            if path:
-                self.export_lgi(path)
-
-    def export_lgi(self, path: str | Path) -> bool:
-        """Check the folder first, say so at once, then let the engine write the measured file."""
-        path = Path(path)
-        folder = path.parent if str(path.parent) else Path(".")
-        if not folder.is_dir():
-            self.show_error(f"Cannot save {path.name}: the folder {folder} does not exist.")
-            return False
-        if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
-            self.show_error(f"Cannot save {path.name}: {folder} is not writable.")
-            return False
-        self.status.setText(f"Writing {path.name}…")
-        self.engine.send("export", {"path": str(path)})
-        return True
-
-    def choose_png_export(self) -> None:
-        if not self.has_gaussians or self.pair.reconstruction is None:
-            return
-        picture = self.session.picture
-        default = str(picture.path.with_name(picture.path.stem + "-lgi.png")) if picture else "render.png"
-        path, _ = QFileDialog.getSaveFileName(self, "Export PNG", default, "PNG pictures (*.png)")
-        if not path:
-            return
-        height, width = self.pair.reconstruction.shape[:2]
-        dialog = dialogs.PngSizeDialog(width, height, self)
-        if dialog.exec():
-            self.export_png(path, dialog.scale.value())
-
-    def export_png(self, path: str | Path, scale: float = 1.0) -> None:
-        """Render the shown Gaussians at ``scale`` times their size (in the engine) and save them."""
-        self.status.setText(f"Rendering {Path(path).name}…")
-        self.engine.send("export_png", {"path": str(path), "scale": scale})
-
-    def choose_metrics_export(self) -> None:
-        r = self.session.current
-        if r is None:
-            return
-        default = str(r.picture.with_suffix(".metrics.csv"))
-        path, _ = QFileDialog.getSaveFileName(self, "Export metrics", default, "CSV (*.csv);;JSON (*.json)")
-        if path:
-            self.export_metrics(path)
-
-    def export_metrics(self, path: str | Path) -> bool:
-        """The current result's PSNR and loss per iteration (.csv), or with its summary (.json)."""
-        from lgi_studio.io.errors import OutputWriteError
-        from lgi_studio.io.metrics_files import write_metrics
-
-        r = self.session.current
-        if r is None:
-            self.show_error("No result to export metrics of: run a fit first.")
-            return False
-        try:
-            write_metrics(path, r.history, r.summary())
-        except (OSError, OutputWriteError) as exc:
-            self.show_error(f"Could not write {path}: {exc}")
-            return False
-        self.status.setText(f"Saved metrics to {path}.")
-        return True
 
     def request_zoom(self) -> None:
         self.wiring.request_zoom()

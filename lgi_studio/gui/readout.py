@@ -28,12 +28,13 @@ class FileSize:
 
 @dataclass(frozen=True)
 class Picture:
-    """The opened picture: where it is, how big, its file's bytes and (for non-PNG files) as a PNG."""
+    """The opened picture: where it is, how big, its file's bytes and (for non-PNG files, once measured)
+    as a PNG."""
 
     path: Path
     pixels: np.ndarray  # [H, W, 3] uint8
     file_bytes: int
-    png_bytes: int
+    png_bytes: int | None = None
 
     @property
     def width(self) -> int:
@@ -46,18 +47,22 @@ class Picture:
     @classmethod
     def load(cls, path: str | Path) -> Picture:
         """Read with Pillow (no kernels); raises the io layer's ImageReadError on a bad file."""
-        from PIL import Image
 
         from lgi_studio.io.images import load_image, to_uint8
 
         path = Path(path)
         pixels = to_uint8(load_image(path))
         size = path.stat().st_size
-        if path.suffix.lower() == ".png":
-            return cls(path, pixels, size, size)
+        return cls(path, pixels, size, size if path.suffix.lower() == ".png" else None)
+
+    def png_size(self) -> int:
+        """The bytes of this picture as a PNG (Pillow's default level): 0.3-1 s for a photo, so the window
+        runs it off the GUI thread (zlib lets go of the GIL while it compresses)."""
+        from PIL import Image
+
         buffer = io.BytesIO()
-        Image.fromarray(pixels).save(buffer, format="PNG")
-        return cls(path, pixels, size, len(buffer.getvalue()))
+        Image.fromarray(self.pixels).save(buffer, format="PNG")
+        return len(buffer.getvalue())
 
 
 def kb(size: int) -> str:
@@ -69,7 +74,7 @@ def size_readout(picture: Picture | None, result: Result | None, busy: bool = Fa
     if picture is None:
         return ""
     original = f"{picture.path.name} {kb(picture.file_bytes)}"
-    if picture.path.suffix.lower() != ".png":
+    if picture.path.suffix.lower() != ".png" and picture.png_bytes is not None:
         original += f" (as PNG {kb(picture.png_bytes)})"
     if result is None:
         return f"{original} → .lgi: fitting…" if busy else f"{original}. Fit it to see the .lgi size."

@@ -175,6 +175,12 @@ class Session:
         self.slider_text.emit(self.slider_hint())
         self.status.emit(f"{picture.path.name}: {picture.width}x{picture.height}. Press Start.")
 
+    def png_measured(self, path: Path, size: int) -> None:
+        """The opened picture's size as a PNG, measured in the background (ignored if another is open)."""
+        if self.picture is not None and self.picture.path == path:
+            self.picture = dataclasses.replace(self.picture, png_bytes=size)
+            self.changed.emit("picture")
+
     def open_lgi(self, path: Path) -> None:
         self.picture, self.lgi_path, self.current, self.kept, self.lgi_summary = None, path, None, [], ""
         self.compare = (None, None)

@@ -1,5 +1,6 @@
 """The session model without a window: no Qt is imported here."""
 
+import dataclasses
 import subprocess
 import sys
 from pathlib import Path
@@ -225,3 +226,14 @@ def test_size_readout_in_kb():
     assert text == "pic.png 30.0 KB → .lgi 3.0 KB · 10.0x smaller · 0.780 bpp · PSNR 28.42 dB"
     jpeg = picture("photo.jpg", 10_000)
     assert size_readout(jpeg, None).startswith("photo.jpg 10.0 KB (as PNG 20.0 KB)")
+    assert size_readout(dataclasses.replace(jpeg, png_bytes=None), None).startswith("photo.jpg 10.0 KB. Fit")
+
+
+def test_the_png_size_arrives_later_for_the_picture_still_open():
+    session = Session()
+    jpeg = dataclasses.replace(picture("photo.jpg", 10_000), png_bytes=None)
+    session.open_picture(jpeg)
+    session.png_measured(Path("/pictures/other.jpg"), 1)
+    assert session.picture.png_bytes is None
+    session.png_measured(jpeg.path, 25_000)
+    assert session.picture.png_bytes == 25_000

@@ -359,3 +359,11 @@ def test_space_pauses_after_start_even_from_the_count_field(qtbot, window, pictu
     qtbot.keyClick(QApplication.focusWidget(), Qt.Key_Space)
     qtbot.waitUntil(lambda: window.session.state == "paused", timeout=5_000)
     window.stop_fit()
+
+
+def test_a_jpeg_opens_at_once_and_its_png_size_follows(qtbot, window, tmp_path):
+    jpeg = tmp_path / "photo.jpg"
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (96, 128, 3), dtype=np.uint8)).save(jpeg)
+    assert window.open_image(jpeg)
+    qtbot.waitUntil(lambda: "(as PNG " in window.readout.text(), timeout=10_000)
+    assert window.session.picture.png_bytes == window.session.picture.png_size()
