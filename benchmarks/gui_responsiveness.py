@@ -72,7 +72,7 @@ def measure_fit(app: QApplication, window: MainWindow, count: int, seconds: floa
     timer.stop()
     iterations = window.plots.iterations[-1] if window.plots.iterations else 0
     window.stop_fit()
-    wait_until(app, lambda: window.state == "idle", 10)
+    wait_until(app, lambda: window.state == "done", 10)  # Stop keeps the result
     stalls = np.maximum(np.array(gaps[1:]) - TICK_MS, 0.0)
     return {
         "N": str(count),
@@ -206,6 +206,7 @@ def main() -> None:
     app = QApplication.instance() or QApplication([])
     settings = QSettings(str(Path(os.environ.get("TMPDIR", "/tmp")) / "lgi-bench.ini"), QSettings.IniFormat)
     window = MainWindow(settings=settings)
+    window.ask_unsaved = lambda: "discard"  # each measured fit replaces the last without a prompt
     window.show()
     window.open_image(kodak_images(False, ["kodim23"])[0])
     window.qa.setChecked(False)

@@ -1,7 +1,8 @@
 """Fitting a picture with Gaussians: ``fit(image, cfg)`` is a generator of progress, returning the result.
 
 The same stream feeds the CLI progress bar, the GUI worker and the benchmarks. Closing the generator cancels
-within one iteration; a consumer pauses simply by not pulling.
+within one iteration; sending it ``STOP`` ends the fit early and returns the result so far (the GUI's Stop:
+"stop when it looks good and save"); a consumer pauses simply by not pulling.
 """
 
 from __future__ import annotations
@@ -24,12 +25,12 @@ from .model import Gaussians
 from .optim import Adam, StepSizes, cosine_decay
 from .quantize import MAX_CODEBOOK, MIN_CODEBOOK
 from .refit import refit_codebooks, refit_colours
-from .scheme_names import DEFAULT_SCHEME, SCHEMES
+from .scheme_names import DEFAULT_SCHEME, PRESETS, SCHEMES
 from .schemes import LgiScalarColourScheme, Quantized, Scheme, get_scheme, scheme_of, with_steps
 from .step_rule import STEP_RULES, colour_step, encoder_scheme
 
-PRESETS = {"fast": 500, "balanced": 2000, "high": 5000, "ultra": 10000}
-"""Iteration budgets per preset (the original LGI encoder's)."""
+STOP = "stop"
+"""Sent into ``fit``'s generator: finish now with the Gaussians as they are."""
 
 INIT_METHODS = ("content", "random")
 LOSSES = ("l2", "l1+ssim")
@@ -408,7 +409,7 @@ def fit(image: np.ndarray, cfg: FitConfig) -> Generator[FitProgress, None, FitRe
         for key, value in zip(history, (it + 1, loss, psnr, elapsed, len(gaussians)), strict=True):
             history[key][it] = value
         bits = qa.bits if in_qa else len(gaussians) * float_bits_per_gaussian(cfg.mode)
-        yield FitProgress(
+        command = yield FitProgress(
             it + 1,
             total,
             "qa" if in_qa else "fit",
@@ -420,12 +421,16 @@ def fit(image: np.ndarray, cfg: FitConfig) -> Generator[FitProgress, None, FitRe
             preview,
             qa_start if in_qa else None,
         )
+        if command == STOP:
+            history = {key: values[: it + 1] for key, values in history.items()}
+            break
     final = gaussians.render(mode=cfg.mode)
     quantized = None
     if qa is not None:
         quantized = qa.finish(gaussians)
     elapsed = time.perf_counter() - start_time
-    return FitResult(gaussians, cfg, history, psnr_8bit(final, image), elapsed, quantized, qa_start)
+    reached = qa_start if qa is not None else None
+    return FitResult(gaussians, cfg, history, psnr_8bit(final, image), elapsed, quantized, reached)
 
 
 def run_fit(image: np.ndarray, cfg: FitConfig) -> FitResult:

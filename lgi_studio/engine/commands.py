@@ -57,6 +57,20 @@ class Requantize(Command):
 
 
 @dataclass(frozen=True)
+class Measure(Command):
+    """Measure the file Export would write now (bytes, bpp, PSNR): the window's size readout."""
+
+    name: ClassVar[str] = "measure"
+
+
+@dataclass(frozen=True)
+class Restore(Command):
+    """Back to the fit's own result after the slider: its quantization for Export, its render in the view."""
+
+    name: ClassVar[str] = "restore"
+
+
+@dataclass(frozen=True)
 class Export(Command):
     """Write what the view shows as a ``.lgi`` file at ``path``."""
 
@@ -100,9 +114,8 @@ class OpenLgi(Command):
     path: str
 
 
-COMMANDS: dict[str, type[Command]] = {
-    cls.name: cls for cls in (Fit, Pause, Resume, Stop, Quit, Requantize, Export, ExportPng, Render, Overlay, OpenLgi)
-}
+_ALL = (Fit, Pause, Resume, Stop, Quit, Requantize, Measure, Restore, Export, ExportPng, Render, Overlay, OpenLgi)
+COMMANDS: dict[str, type[Command]] = {cls.name: cls for cls in _ALL}
 
 
 def parse(name: str, request: Mapping[str, object] | None = None) -> Command:

@@ -73,12 +73,18 @@ class Stopped(Event):
 
 @dataclass(frozen=True)
 class Finished(Event):
-    """The fit reached its last iteration: final PSNR (dB), seconds and Gaussian count."""
+    """The fit ended with a result: at its last iteration, or early (``stopped``) after Stop, which keeps the
+    result so far. Final PSNR (dB), seconds, Gaussian count, ``iterations`` run, the iteration QA began at
+    (None: it never did) and the final render."""
 
     kind: ClassVar[str] = "finished"
     psnr: float
     seconds: float
     count: int
+    stopped: bool = False
+    iterations: int = 0
+    qa_start: int | None = None
+    frame: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -92,6 +98,26 @@ class Requantized(Event):
     loss: float
     bytes: int
     bpp: float
+    frame: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class Measured(Event):
+    """The file Export .lgi would write now: its bytes, bits per pixel, decoded PSNR (dB) and scheme."""
+
+    kind: ClassVar[str] = "measured"
+    bytes: int
+    bpp: float
+    psnr: float
+    scheme: str
+
+
+@dataclass(frozen=True)
+class Restored(Event):
+    """The fit's own result is back in the view (after the slider): its ``scheme`` and render."""
+
+    kind: ClassVar[str] = "restored"
+    scheme: str
     frame: np.ndarray | None = None
 
 
@@ -181,6 +207,8 @@ EVENTS: tuple[type[Event], ...] = (
     Stopped,
     Finished,
     Requantized,
+    Measured,
+    Restored,
     Rendered,
     Ellipses,
     PngExported,

@@ -42,6 +42,7 @@ class Session:
         self.result = None
         self.requantize_cache: dict = {}
         self.last_quantized = None
+        self.file_quantized = None  # (the shown quantization, what a .lgi of it holds): measured, then exported
         self.warmer = None  # the background training of the slider's codebooks (``warmup``)
         self.shown = None  # the Gaussians the reconstruction view shows (fit, re-quantized or opened .lgi)
         self.shown_mode = None
@@ -54,7 +55,7 @@ class Session:
         """Drop the fit's result and stop warming its codebooks (a new fit or file is coming)."""
         if self.warmer is not None:
             self.warmer.cancel()
-        self.warmer, self.result, self.requantize_cache = None, None, {}
+        self.warmer, self.result, self.requantize_cache, self.file_quantized = None, None, {}, None
 
     def warming(self) -> bool:
         """Whether the warm-up still runs; the moment it has ended, say so (``Warmed`` or ``Error``)."""
@@ -76,7 +77,7 @@ class Session:
 def _fit(session: Session, commands: Connection, request: cmd.Fit) -> bool:
     """Run one fit, answering pause/resume/stop between iterations. Returns False when asked to quit."""
     from lgi_kernels import RenderMode, ensure_backend
-    from lgi_studio.core.fit import FitConfig, fit
+    from lgi_studio.core.fit import STOP, FitConfig, fit
     from lgi_studio.io.images import load_image
 
     session.forget_result()
@@ -87,7 +88,7 @@ def _fit(session: Session, commands: Connection, request: cmd.Fit) -> bool:
     cfg = FitConfig(**settings)
     session.send(ev.Started(info.name, info.reason, cfg.total_iterations, cfg.qa_start_iteration))
     stream = fit(session.image, cfg)
-    paused = False
+    paused = stopped = began = False  # a generator not yet begun takes no STOP: it runs one iteration first
     while True:
         while paused or commands.poll():
             command = commands.recv()
@@ -97,23 +98,29 @@ def _fit(session: Session, commands: Connection, request: cmd.Fit) -> bool:
             elif isinstance(command, cmd.Resume):
                 paused = False
                 session.send(ev.Resumed())
-            elif isinstance(command, cmd.Stop | cmd.Quit):
+            elif isinstance(command, cmd.Quit):
                 stream.close()
                 session.send(ev.Stopped())
-                return not isinstance(command, cmd.Quit)
+                return False
+            elif isinstance(command, cmd.Stop):  # keep what the fit has so far: it finishes as a (shorter) result
+                paused, stopped = False, True
+                break
             else:  # answered, not dropped: a command sent just before Start can arrive here
                 session.send(ev.Refused(command.name, "a fit is running"))
         try:
-            p = next(stream)
+            p = stream.send(STOP) if stopped and began else next(stream)
         except StopIteration as done:
             session.result = done.value
             break
+        began = True
         progress = ev.Progress(p.iteration, p.total, p.phase, p.loss, p.psnr, p.elapsed, p.count, p.bpp, p.qa_start)
         session.send(progress, p.preview)
     r = session.result
     session.last_quantized = r.quantized
     session.shown, session.shown_mode = r.gaussians, cfg.mode
-    session.send(ev.Finished(r.psnr, r.elapsed, len(r.gaussians)))
+    frame = to_uint8(r.gaussians.render(mode=cfg.mode))
+    iterations = len(r.history["iteration"])
+    session.send(ev.Finished(r.psnr, r.elapsed, len(r.gaussians), stopped, iterations, r.qa_start), frame)
     scheme = slider_scheme(cfg.scheme)
     session.warmer = CodebookWarmer(r.gaussians, cfg.mode, scheme, r.quantized, session.requantize_cache).start()
     return True
@@ -189,19 +196,51 @@ def _export_png(session: Session, request: cmd.ExportPng) -> None:
     session.send(ev.PngExported(request.path, width, height))
 
 
-def _export(session: Session, request: cmd.Export) -> None:
-    """Write what the view shows (the slider's codebook, else the fit's own quantization) with its colours
-    refit for the picture, as every .lgi is (``core.fit.quantize_for_file``)."""
+def _file_quantized(session: Session):
+    """What Export .lgi writes for the shown quantization (the slider's codebook, else the fit's own) with
+    its colours refit for the picture, as every .lgi is (``core.fit.quantize_for_file``); kept until the
+    shown quantization changes, so a measured size is exported without doing the work twice."""
     from lgi_studio.core.fit import quantize_for_file
-    from lgi_studio.io.lgi_format import write_lgi
 
     r, chosen = session.result, session.last_quantized
+    if session.file_quantized is not None and session.file_quantized[0] is chosen:
+        return session.file_quantized[1]
     cfg = r.config
     scheme = chosen.scheme if chosen is not None else cfg.scheme
     quantized = quantize_for_file(
         r.gaussians, session.image, cfg.mode, scheme, cfg.codebook_size, cfg.seed, chosen, cfg.quant_steps
     )
-    size = write_lgi(request.path, quantized)
+    session.file_quantized = (chosen, quantized)
+    return quantized
+
+
+def _measure(session: Session, _: cmd.Measure) -> None:
+    """The size and PSNR of the file Export .lgi would write now (the GUI's size readout)."""
+    from lgi_studio.core.metrics import psnr_8bit
+    from lgi_studio.core.schemes import scheme_of
+    from lgi_studio.io.lgi_format import encode_lgi
+
+    quantized = _file_quantized(session)
+    size = len(encode_lgi(quantized))
+    render = scheme_of(quantized).dequantize(quantized).render(mode=session.result.config.mode)
+    height, width = session.image.shape[:2]
+    psnr = psnr_8bit(render, session.image)
+    session.send(ev.Measured(size, 8 * size / (width * height), psnr, quantized.scheme))
+
+
+def _restore(session: Session, _: cmd.Restore) -> None:
+    """Back to the fit's own result after the slider: its quantization for export, its render in the view."""
+    r = session.result
+    session.last_quantized = r.quantized
+    session.shown = r.gaussians
+    session.send(ev.Restored(r.config.scheme), to_uint8(r.gaussians.render(mode=r.config.mode)))
+
+
+def _export(session: Session, request: cmd.Export) -> None:
+    """Write the file the size readout measured (``_file_quantized``)."""
+    from lgi_studio.io.lgi_format import write_lgi
+
+    size = write_lgi(request.path, _file_quantized(session))
     height, width = session.image.shape[:2]
     session.send(ev.Exported(request.path, size, 8 * size / (width * height)))
 
@@ -226,7 +265,12 @@ VIEW_HANDLERS: dict[type[cmd.Command], Callable] = {
     cmd.ExportPng: _export_png,
 }
 """Commands on what the view shows: a fit's result or an opened .lgi."""
-RESULT_HANDLERS: dict[type[cmd.Command], Callable] = {cmd.Requantize: _requantize, cmd.Export: _export}
+RESULT_HANDLERS: dict[type[cmd.Command], Callable] = {
+    cmd.Requantize: _requantize,
+    cmd.Measure: _measure,
+    cmd.Restore: _restore,
+    cmd.Export: _export,
+}
 """Commands that need a fit's result."""
 
 

@@ -33,7 +33,8 @@ def write_metrics(
 ) -> None:
     """``fmt`` "json": the summary plus the history; "csv": the history. By default the suffix decides."""
     if (fmt or Path(path).suffix.lower().lstrip(".")) == "json":
-        series = {k: [float(v) for v in values] for k, values in history.items()}
+        number = {"iteration": int}  # iterations are counts: 500, not 500.0
+        series = {k: [number.get(k, float)(v) for v in values] for k, values in history.items()}
         write_text(path, json.dumps({**summary, "history": series}, indent=1))
     else:
         write_text(path, history_csv(history))

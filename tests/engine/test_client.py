@@ -145,7 +145,10 @@ def test_a_command_the_fit_cannot_take_is_refused_not_dropped(client, tmp_path):
     refused = client.wait_for(ev.Refused, TIMEOUT_S)
     assert (refused.command, refused.reason) == ("render", "a fit is running")
     client.send(cmd.Stop())
-    client.wait_for(ev.Stopped, TIMEOUT_S)
+    kept = client.wait_for(ev.Finished, TIMEOUT_S)  # Stop keeps the result so far
+    assert kept.stopped
+    assert 0 < kept.iterations < 100_000
+    assert kept.frame.shape == (HEIGHT, WIDTH, 3)
     client.send(cmd.Pause())
     assert client.wait_for(ev.Refused, TIMEOUT_S) == ev.Refused("pause", "no fit is running")
 
