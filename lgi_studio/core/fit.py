@@ -24,7 +24,7 @@ from .metrics import psnr_8bit, ssim_with_gradient
 from .model import Gaussians
 from .optim import Adam, StepSizes, cosine_decay
 from .quantize import MAX_CODEBOOK, MIN_CODEBOOK
-from .refit import refit_codebooks, refit_colours
+from .refit import Steps, refit_codebooks_steps, refit_colours_steps, run_steps
 from .scheme_names import DEFAULT_SCHEME, PRESETS, SCHEMES
 from .schemes import LgiScalarColourScheme, Quantized, Scheme, get_scheme, scheme_of, with_steps
 from .step_rule import STEP_RULES, colour_step, encoder_scheme
@@ -158,27 +158,46 @@ def quantize_for_file(
     positions and shapes: codebook entries where colours go through codebooks, else per-Gaussian colours
     that a scalar scheme then quantizes. With ``quant_steps="auto"``, ``lgi-sq``'s steps follow the operating
     point (``core.step_rule``). ``quantized`` is not modified."""
+    steps = quantize_for_file_steps(gaussians, image, mode, scheme_name, codebook_size, seed, quantized, quant_steps)
+    return run_steps(steps)
+
+
+def quantize_for_file_steps(
+    gaussians: Gaussians,
+    image: np.ndarray,
+    mode: RenderMode,
+    scheme_name: str,
+    codebook_size: int | None,
+    seed: int = 0,
+    quantized: Quantized | None = None,
+    quant_steps: str = "auto",
+) -> Steps[Quantized]:
+    """``quantize_for_file`` in steps (``core.refit.Steps``): the GUI's engine answers commands between them
+    and runs the codebook training (k-means, no launch) in a thread."""
     image = _check_image(image)
     if quantized is None:
         scheme = encoder_scheme(scheme_name, quant_steps, len(gaussians), gaussians.native_size)
-        quantized = scheme.quantize(gaussians, mode, scheme.train(gaussians, mode, codebook_size, seed=seed))
+        state = yield lambda: scheme.train(gaussians, mode, codebook_size, seed=seed)
+        quantized = scheme.quantize(gaussians, mode, state)
     else:
         scheme = scheme_of(quantized)
     if mode is not RenderMode.ACCUMULATED_SUM or not len(gaussians):
         return quantized
     decoded = scheme.dequantize(quantized)
     if isinstance(scheme, LgiScalarColourScheme):
-        colours = refit_colours(decoded, image)
+        colours = yield from refit_colours_steps(decoded, image)
         refit = Gaussians(gaussians.means, gaussians.chol, colours, gaussians.opacities, gaussians.native_size)
         if quant_steps == "auto":
+            yield None
             residual = gaussians.render(mode=mode) - image
             step = colour_step(math.sqrt(float(np.mean(residual * residual))), len(gaussians), *gaussians.native_size)
             scheme = with_steps(scheme_name, quantized.state["steps"], step)
-        return scheme.quantize(refit, mode, scheme.train(refit, mode, codebook_size, seed=seed))
+        state = yield lambda: scheme.train(refit, mode, codebook_size, seed=seed)
+        return scheme.quantize(refit, mode, state)
     quantized = copy.deepcopy(quantized)
     uses = [use for use in scheme.codebooks(quantized) if use.columns == slice(5, 8)]
     if uses:
-        refit_codebooks(decoded, uses, image)
+        yield from refit_codebooks_steps(decoded, uses, image)
         scheme.snap(quantized.state)
     return quantized
 

@@ -7,11 +7,17 @@ launch of the rasterizer. Colours may be free per Gaussian (then quantized by a 
 through codebooks (then the unknowns are the codebook entries and the assignments stay). Measured on
 kodim23, N=3000: quantizing positions and shapes cost 1.2 dB with the fitted colours and 0.4 dB with refitted
 ones (docs/quantization.md).
+
+Each solve also comes as a generator of steps (``*_steps``) that yields after every launch, so the GUI's
+engine can answer its commands between launches while it measures a file (``engine.measure``); a step may
+instead yield a callable of NumPy/scikit-learn work (no launch) for the driver to run off its thread and
+send the result back. ``run_steps`` drives one to the end in place: the plain functions are that.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Generator
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -22,22 +28,39 @@ from .schemes import CodebookUse
 
 REFIT_ITERATIONS = 25
 """CGLS iterations: on Kodak at N=3000 the PSNR gain is within 0.05 dB of 60 iterations' after 20."""
+T = TypeVar("T")
+Steps = Generator[Callable[[], Any] | None, Any, T]
+"""Work in steps: yields None between any two kernel launches, or a launch-free callable it wants the result of."""
 
 
-def _cgls(
+def run_steps(steps: Steps[T]) -> T:
+    """Drive ``steps`` to its end on this thread (callables called in place); returns its value."""
+    answer = None
+    while True:
+        try:
+            request = steps.send(answer)
+        except StopIteration as done:
+            return done.value
+        answer = request() if request is not None else None
+
+
+def _cgls_steps(
     forward: Callable[[np.ndarray], np.ndarray],
     adjoint: Callable[[np.ndarray], np.ndarray],
     x: np.ndarray,
     target: np.ndarray,
     iterations: int,
-) -> np.ndarray:
-    """Minimize ||forward(x) - target||^2 from ``x`` by conjugate gradients on the normal equations."""
+) -> Steps[np.ndarray]:
+    """Minimize ||forward(x) - target||^2 from ``x`` by conjugate gradients on the normal equations, a step
+    per product with ``forward`` or ``adjoint`` (one launch each)."""
     x = x.astype(np.float64)
     residual = target - forward(x)
+    yield None
     s = adjoint(residual)
     p = s.copy()
     gamma = float((s * s).sum())
     for _ in range(iterations):
+        yield None
         q = forward(p)
         qq = float((q * q).sum())
         if gamma <= 0.0 or qq <= 0.0:
@@ -45,6 +68,7 @@ def _cgls(
         alpha = gamma / qq
         x += alpha * p
         residual -= alpha * q
+        yield None
         s = adjoint(residual)
         gamma, previous = float((s * s).sum()), gamma
         p = s + (gamma / previous) * p
@@ -71,8 +95,17 @@ def _operators(geometry: Gaussians) -> tuple[Callable, Callable]:
 def refit_colours(geometry: Gaussians, image: np.ndarray, iterations: int = REFIT_ITERATIONS) -> np.ndarray:
     """Per-Gaussian colours that best render ``image`` with ``geometry``'s positions and shapes (sum mode),
     starting from its colours."""
+    return run_steps(refit_colours_steps(geometry, image, iterations))
+
+
+def refit_colours_steps(
+    geometry: Gaussians, image: np.ndarray, iterations: int = REFIT_ITERATIONS
+) -> Steps[np.ndarray]:
+    """``refit_colours`` in steps (``Steps``)."""
     forward, adjoint = _operators(geometry)
-    return _cgls(forward, adjoint, geometry.colors, image, iterations).astype(np.float32)
+    yield None
+    colours = yield from _cgls_steps(forward, adjoint, geometry.colors, image, iterations)
+    return colours.astype(np.float32)
 
 
 def refit_codebooks(
@@ -80,7 +113,15 @@ def refit_codebooks(
 ) -> None:
     """Codebook entries (colour columns, in place) that best render ``image`` with the assignments kept: the
     colours are ``sum_k book_k[index_k]``, still linear in the entries."""
+    run_steps(refit_codebooks_steps(geometry, uses, image, iterations))
+
+
+def refit_codebooks_steps(
+    geometry: Gaussians, uses: list[CodebookUse], image: np.ndarray, iterations: int = REFIT_ITERATIONS
+) -> Steps[None]:
+    """``refit_codebooks`` in steps (``Steps``)."""
     forward_colours, adjoint_colours = _operators(geometry)
+    yield None
     sizes = [len(use.book) for use in uses]
     splits = np.cumsum(sizes)[:-1]
 
@@ -97,6 +138,6 @@ def refit_codebooks(
         )
 
     start = np.concatenate([use.book for use in uses])
-    solved = _cgls(lambda x: forward_colours(colours(x)), adjoint, start, image, iterations)
+    solved = yield from _cgls_steps(lambda x: forward_colours(colours(x)), adjoint, start, image, iterations)
     for use, book in zip(uses, np.split(solved, splits), strict=True):
         use.book[:] = book

@@ -14,6 +14,7 @@ import contextlib
 import traceback
 from collections.abc import Callable
 from multiprocessing.connection import Connection
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -24,7 +25,11 @@ from lgi_studio.io.images import to_uint8
 from . import commands as cmd
 from . import events as ev
 from .frames import FrameWriter
+from .measure import SteppedJob
 from .warmup import CodebookWarmer
+
+if TYPE_CHECKING:  # the window imports this module: no Taichi here
+    from lgi_studio.core.refit import Steps
 
 CODEBOOK_STOPS = [16, 32, 64, 128, 256, 512, 1024, 2048, 4096]
 """Codebook sizes the GUI's slider offers."""
@@ -43,6 +48,7 @@ class Session:
         self.requantize_cache: dict = {}
         self.last_quantized = None
         self.file_quantized = None  # (the shown quantization, what a .lgi of it holds): measured, then exported
+        self.job: SteppedJob | None = None  # the measure under way, advanced between commands (``measure``)
         self.warmer = None  # the background training of the slider's codebooks (``warmup``)
         self.shown = None  # the Gaussians the reconstruction view shows (fit, re-quantized or opened .lgi)
         self.shown_mode = None
@@ -52,10 +58,42 @@ class Session:
         self.events.send((event, self.frames.write(frame) if frame is not None else None))
 
     def forget_result(self) -> None:
-        """Drop the fit's result and stop warming its codebooks (a new fit or file is coming)."""
+        """Drop the fit's result, stop warming its codebooks and measuring it (a new fit or file is coming)."""
         if self.warmer is not None:
             self.warmer.cancel()
+        self.cancel_job()
         self.warmer, self.result, self.requantize_cache, self.file_quantized = None, None, {}, None
+
+    def cancel_job(self) -> None:
+        """Stop the measure under way (what it measured is changing); an Export waiting for it fails aloud."""
+        if self.job is None:
+            return
+        job, self.job = self.job, None
+        job.cancel()
+        for _ in job.then:
+            self.send(ev.Error("the result changed before the .lgi file was written: export it again"))
+
+    def idle_wait(self) -> float | None:
+        """How long the main loop may wait for a command: not at all while a measure has a step to run, a
+        moment while background work runs, else until one comes (None)."""
+        if self.job is not None and not self.job.waiting:
+            return 0.0
+        return WARM_POLL_S if self.job is not None or self.warming() else None
+
+    def step_job(self) -> None:
+        """Run the measure one step further (at most one launch); a failure ends it and is reported."""
+        job = self.job
+        if job is None:
+            return
+        try:
+            job.step()
+        except Exception:
+            if not job.finished:  # it failed on the way: an export waiting for it fails aloud too
+                self.cancel_job()
+            raise
+        finally:
+            if job.finished and self.job is job:
+                self.job = None
 
     def warming(self) -> bool:
         """Whether the warm-up still runs; the moment it has ended, say so (``Warmed`` or ``Error``)."""
@@ -71,6 +109,8 @@ class Session:
     def close(self) -> None:
         if self.warmer is not None:
             self.warmer.cancel()
+        if self.job is not None:
+            self.job.cancel()
         self.frames.close()
 
 
@@ -147,6 +187,7 @@ def _requantize(session: Session, request: cmd.Requantize) -> None:
         reference_psnr=r.psnr,
         cache=session.requantize_cache,
     )
+    session.cancel_job()
     session.last_quantized = out.quantized
     session.shown = out.gaussians
     session.send(
@@ -196,40 +237,48 @@ def _export_png(session: Session, request: cmd.ExportPng) -> None:
     session.send(ev.PngExported(request.path, width, height))
 
 
-def _file_quantized(session: Session):
+def _file_quantized_steps(session: Session) -> Steps:
     """What Export .lgi writes for the shown quantization (the slider's codebook, else the fit's own) with
     its colours refit for the picture, as every .lgi is (``core.fit.quantize_for_file``); kept until the
-    shown quantization changes, so a measured size is exported without doing the work twice."""
-    from lgi_studio.core.fit import quantize_for_file
+    shown quantization changes, so a measured file is exported without doing the work twice."""
+    from lgi_studio.core.fit import quantize_for_file_steps
 
     r, chosen = session.result, session.last_quantized
     if session.file_quantized is not None and session.file_quantized[0] is chosen:
         return session.file_quantized[1]
     cfg = r.config
     scheme = chosen.scheme if chosen is not None else cfg.scheme
-    quantized = quantize_for_file(
+    quantized = yield from quantize_for_file_steps(
         r.gaussians, session.image, cfg.mode, scheme, cfg.codebook_size, cfg.seed, chosen, cfg.quant_steps
     )
     session.file_quantized = (chosen, quantized)
     return quantized
 
 
-def _measure(session: Session, _: cmd.Measure) -> None:
-    """The size and PSNR of the file Export .lgi would write now (the GUI's size readout)."""
+def _measure_steps(session: Session) -> Steps[None]:
+    """The size and PSNR of the file Export .lgi would write now (the window's size readout), in steps."""
     from lgi_studio.core.metrics import psnr_8bit
     from lgi_studio.core.schemes import scheme_of
     from lgi_studio.io.lgi_format import encode_lgi
 
-    quantized = _file_quantized(session)
+    quantized = yield from _file_quantized_steps(session)
     size = len(encode_lgi(quantized))
+    yield None
     render = scheme_of(quantized).dequantize(quantized).render(mode=session.result.config.mode)
     height, width = session.image.shape[:2]
     psnr = psnr_8bit(render, session.image)
     session.send(ev.Measured(size, 8 * size / (width * height), psnr, quantized.scheme))
 
 
+def _measure(session: Session, _: cmd.Measure) -> None:
+    """Start measuring in steps (``measure``); a measure already under way answers this one too."""
+    if session.job is None:
+        session.job = SteppedJob(_measure_steps(session))
+
+
 def _restore(session: Session, _: cmd.Restore) -> None:
     """Back to the fit's own result after the slider: its quantization for export, its render in the view."""
+    session.cancel_job()
     r = session.result
     session.last_quantized = r.quantized
     session.shown = r.gaussians
@@ -237,12 +286,26 @@ def _restore(session: Session, _: cmd.Restore) -> None:
 
 
 def _export(session: Session, request: cmd.Export) -> None:
-    """Write the file the size readout measured (``_file_quantized``)."""
+    """Write the file the size readout measured; while it is still being measured (or was not), once that
+    measure ends."""
+    if session.job is None and not _file_ready(session):
+        session.job = SteppedJob(_measure_steps(session))  # the readout gets the figures on the way
+    if session.job is None:
+        _write(session, request.path)
+    else:
+        session.job.then.append(lambda: _write(session, request.path))
+
+
+def _file_ready(session: Session) -> bool:
+    return session.file_quantized is not None and session.file_quantized[0] is session.last_quantized
+
+
+def _write(session: Session, path: str) -> None:
     from lgi_studio.io.lgi_format import write_lgi
 
-    size = write_lgi(request.path, _file_quantized(session))
+    size = write_lgi(path, session.file_quantized[1])
     height, width = session.image.shape[:2]
-    session.send(ev.Exported(request.path, size, 8 * size / (width * height)))
+    session.send(ev.Exported(path, size, 8 * size / (width * height)))
 
 
 def _open_lgi(session: Session, request: cmd.OpenLgi) -> None:
@@ -297,13 +360,22 @@ def _handle(session: Session, commands: Connection, command: cmd.Command) -> boo
     return True
 
 
+def _step(session: Session) -> None:
+    """Between commands: the measure's next step; a failure is reported, as a command's is."""
+    try:
+        session.step_job()
+    except Exception as exc:  # noqa: BLE001 - report any failure to the GUI instead of dying silently
+        session.send(ev.Error(str(exc) or type(exc).__name__, traceback.format_exc()))
+
+
 def engine_main(commands: Connection, events: Connection) -> None:
     """Entry point of the engine process: serve commands until ``Quit`` or the client goes away."""
     session = Session(events)
     try:
         while True:
             try:
-                if session.warming() and not commands.poll(WARM_POLL_S):
+                if not commands.poll(session.idle_wait()):
+                    _step(session)
                     continue
                 command = commands.recv()
             except EOFError:
