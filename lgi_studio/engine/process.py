@@ -75,10 +75,12 @@ class Session:
 
     def idle_wait(self) -> float | None:
         """How long the main loop may wait for a command: not at all while a measure has a step to run, a
-        moment while background work runs, else until one comes (None)."""
+        moment while background work runs, else until one comes (None). Looks at the warm-up every time, so
+        its ``Warmed`` is not held back by a measure."""
+        warming = self.warming()
         if self.job is not None and not self.job.waiting:
             return 0.0
-        return WARM_POLL_S if self.job is not None or self.warming() else None
+        return WARM_POLL_S if self.job is not None or warming else None
 
     def step_job(self) -> None:
         """Run the measure one step further (at most one launch); a failure ends it and is reported."""
