@@ -38,6 +38,9 @@ __all__ = ["CODEBOOK_STOPS", "MainWindow"]
 MEASURE_AFTER_MS = 700
 """The slider rests this long before the engine measures the file (a measure delays the next move)."""
 IMAGE_FILTER = "Pictures and .lgi files (*.png *.jpg *.jpeg *.webp *.tif *.tiff *.bmp *.lgi);;All files (*)"
+DEFAULT_SIZE = (1280, 820)
+FRAME_PX = 40
+"""Room left for the window manager's title bar and borders."""
 PANEL_WIDGETS = ("count", "adaptive", "preset", "mode", "qa", "qa_start", "scheme", "codebook", "backend")
 
 
@@ -65,6 +68,13 @@ class MainWindow(QMainWindow, ExportActions):
         self.png_sized.connect(self.session.png_measured)
         self._load_settings()
         self._on_changed("state")
+
+    def _default_size(self) -> None:
+        """1280x820 where the screen has room; on a smaller one (a 1280x800 laptop) the screen's size less the
+        frame, so the status line stays on the screen (remembered geometry replaces this)."""
+        available = self.screen().availableGeometry()
+        width, height = DEFAULT_SIZE
+        self.resize(min(width, available.width() - FRAME_PX), min(height, available.height() - FRAME_PX))
 
     @property
     def state(self) -> str:
@@ -103,7 +113,7 @@ class MainWindow(QMainWindow, ExportActions):
         self.status = QLabel("Open a picture to start.")
         self.statusBar().addWidget(self.status, 1)
         self.setAcceptDrops(True)
-        self.resize(1280, 820)
+        self._default_size()
         self.slider_timer = QTimer(self, singleShot=True, interval=150)
         self.slider_timer.timeout.connect(self._requantize)
         self.measure_timer = QTimer(self, singleShot=True, interval=MEASURE_AFTER_MS)

@@ -367,3 +367,15 @@ def test_a_jpeg_opens_at_once_and_its_png_size_follows(qtbot, window, tmp_path):
     assert window.open_image(jpeg)
     qtbot.waitUntil(lambda: "(as PNG " in window.readout.text(), timeout=10_000)
     assert window.session.picture.png_bytes == window.session.picture.png_size()
+
+
+def test_a_first_start_fits_the_window_on_the_screen(qtbot, tmp_path):
+    """On a 1280x800 screen the 1280x820 default put the status line below the screen's edge."""
+    w = MainWindow(settings=QSettings(str(tmp_path / "fresh.ini"), QSettings.IniFormat))
+    qtbot.addWidget(w)
+    available = w.screen().availableGeometry()
+    w.show()
+    qtbot.waitExposed(w)
+    assert w.frameGeometry().height() <= available.height()
+    assert w.frameGeometry().width() <= available.width()
+    w.close()
