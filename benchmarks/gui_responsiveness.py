@@ -1,8 +1,12 @@
-"""GUI responsiveness while a fit runs: event-loop stalls, time to first live frame, window start-up,
+"""GUI responsiveness: event-loop stalls while a fit runs, command latency while the engine trains the
+slider's codebooks and measures the file in the background, time to first live frame, window start-up,
 codebook-slider latency.
 
 Run: ``python benchmarks/gui_responsiveness.py`` (offscreen unless a display is set). A 5 ms QTimer in the GUI
-thread measures the gaps between its ticks while the engine process trains; a stall is the gap minus 5 ms.
+thread measures the gaps between its ticks while the engine process works; a stall is the gap minus 5 ms.
+Command latency is the time from the window's send to the engine's answer arriving as a signal in the GUI
+thread (pipe, engine, pipe, worker thread, queued signal), for commands sent while the warm-up and the size
+readout's measure (which the window asks for when a fit finishes) run.
 """
 
 from __future__ import annotations
@@ -27,6 +31,10 @@ from report import print_table
 from lgi_studio.gui.main_window import CODEBOOK_STOPS, MainWindow
 
 TICK_MS = 5
+COMMAND_GAP_S = 0.03
+"""Pause between two probing commands during the warm-up."""
+ANSWERS = {"overlay": "overlay", "render": "rendered", "fit": "started"}
+"""The event that answers each probing command."""
 
 
 def wait_until(app: QApplication, condition, timeout_s: float) -> bool:
@@ -66,7 +74,7 @@ def measure_fit(app: QApplication, window: MainWindow, count: int, seconds: floa
     timer.stop()
     iterations = window.plots.iterations[-1] if window.plots.iterations else 0
     window.stop_fit()
-    wait_until(app, lambda: window.state == "idle", 10)
+    wait_until(app, lambda: window.state == "done", 10)  # Stop keeps the result
     stalls = np.maximum(np.array(gaps[1:]) - TICK_MS, 0.0)
     return {
         "N": str(count),
@@ -77,6 +85,74 @@ def measure_fit(app: QApplication, window: MainWindow, count: int, seconds: floa
         "stall max ms": f"{stalls.max():.1f}",
         "ticks": str(len(stalls)),
         "iterations in window": str(iterations),
+    }
+
+
+class Answers:
+    """Timestamps of the engine's events as they arrive in the GUI thread."""
+
+    def __init__(self, window: MainWindow) -> None:
+        self.seen: dict[str, float] = {}
+        window.engine.event.connect(self.record)
+
+    def record(self, event) -> None:
+        self.seen[event.kind] = time.perf_counter()
+
+    def latency(self, app: QApplication, window: MainWindow, command: str, request: dict | None = None) -> float:
+        """Seconds from sending ``command`` to its answer (``ANSWERS``) arriving."""
+        answer = ANSWERS[command]
+        self.seen.pop(answer, None)
+        start = time.perf_counter()
+        if command == "fit":
+            window.start_fit()
+        else:
+            window.engine.send(command, request)
+        wait_until(app, lambda: answer in self.seen, 120)
+        return self.seen[answer] - start
+
+
+def measure_commands(app: QApplication, window: MainWindow, answers: Answers, count: int) -> dict[str, str]:
+    """After a fast fit of ``count`` Gaussians (lgi-sq, the default), probe the engine with overlay and
+    small-render commands until it has warmed every slider size and measured the file, then press Start;
+    the event loop is sampled meanwhile."""
+    window.count.setValue(count)
+    window.preset.setCurrentText("fast")
+    window.qa.setChecked(False)
+    window.scheme.setCurrentText("lgi-sq")
+    answers.seen.pop("warmed", None)
+    answers.seen.pop("measured", None)
+    window.start_fit()
+    wait_until(app, lambda: window.state == "done", 900)
+    done = time.perf_counter()
+    gaps, clock, timer = [], QElapsedTimer(), QTimer()
+    timer.setInterval(TICK_MS)
+    timer.timeout.connect(lambda: gaps.append(clock.restart()))
+    clock.start()
+    timer.start()
+    latencies = []
+    small = {"viewport": [0.4, 0.4, 0.6, 0.6], "size": [192, 128], "tag": "bench"}
+    while not {"warmed", "measured"} <= set(answers.seen):
+        command = ("overlay", None) if len(latencies) % 2 == 0 else ("render", small)
+        latencies.append(answers.latency(app, window, *command))
+        wait_until(app, lambda: False, COMMAND_GAP_S)
+    warm_s, measure_s = answers.seen["warmed"] - done, answers.seen["measured"] - done
+    timer.stop()
+    start_s = answers.latency(app, window, "fit")
+    window.stop_fit()
+    wait_until(app, lambda: window.state == "idle", 30)
+    ms = np.array(latencies) * 1000
+    stalls = np.maximum(np.array(gaps[1:]) - TICK_MS, 0.0)
+    return {
+        "N": str(count),
+        "warm-up s": f"{warm_s:.1f}",
+        "measure s": f"{measure_s:.1f}",
+        "commands": str(len(ms)),
+        "latency p50 ms": f"{np.percentile(ms, 50):.0f}",
+        "latency p99 ms": f"{np.percentile(ms, 99):.0f}",
+        "latency max ms": f"{ms.max():.0f}",
+        "Start answered ms": f"{start_s * 1000:.0f}",
+        "stall p99 ms": f"{np.percentile(stalls, 99):.1f}",
+        "stall max ms": f"{stalls.max():.1f}",
     }
 
 
@@ -128,10 +204,13 @@ def main() -> None:
     parser.add_argument("--counts", type=int, nargs="*", default=[5000, 20000])
     parser.add_argument("--qa", choices=["no", "yes", "both"], default="both", help="quantization-aware fits")
     parser.add_argument("--skip-slider", action="store_true")
+    parser.add_argument("--skip-fits", action="store_true", help="skip the stall measurement during fits")
+    parser.add_argument("--skip-commands", action="store_true", help="skip the command latency during warm-up")
     args = parser.parse_args()
     app = QApplication.instance() or QApplication([])
     settings = QSettings(str(Path(os.environ.get("TMPDIR", "/tmp")) / "lgi-bench.ini"), QSettings.IniFormat)
     window = MainWindow(settings=settings)
+    window.ask_unsaved = lambda: "discard"  # each measured fit replaces the last without a prompt
     window.show()
     window.open_image(kodak_images(False, ["kodim23"])[0])
     window.qa.setChecked(False)
@@ -139,10 +218,16 @@ def main() -> None:
     window.preset.setCurrentText("fast")
     window.start_fit()  # warm the engine: spawn, import, ti.init, kernel cache
     wait_until(app, lambda: window.state == "done", 300)
-    modes = {"no": [False], "yes": [True], "both": [False, True]}[args.qa]
-    rows = [measure_fit(app, window, n, args.seconds, qa) for n in args.counts for qa in modes]
-    print(f"platform: {app.platformName()}, timer {TICK_MS} ms, {args.seconds:.0f} s sampled per fit (warm engine)")
-    print_table(rows, "Event-loop stalls while the engine trains (768x512, kodim23)")
+    answers = Answers(window)
+    print(f"platform: {app.platformName()}, timer {TICK_MS} ms (warm engine)")
+    if not args.skip_fits:
+        modes = {"no": [False], "yes": [True], "both": [False, True]}[args.qa]
+        rows = [measure_fit(app, window, n, args.seconds, qa) for n in args.counts for qa in modes]
+        print_table(rows, f"Event-loop stalls while the engine trains (768x512, kodim23, {args.seconds:.0f} s per fit)")
+    if not args.skip_commands:
+        rows = [measure_commands(app, window, answers, n) for n in args.counts]
+        title = "Command latency while the engine warms the codebooks and measures the file (fast lgi-sq fit, kodim23)"
+        print_table(rows, title)
     if not args.skip_slider:
         window.qa.setChecked(False)
         print_table(measure_slider(app, window), "Codebook slider, N=10000 after a fast fit, sizes prepared")

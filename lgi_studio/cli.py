@@ -418,7 +418,11 @@ def build_parser() -> argparse.ArgumentParser:
     encode.add_argument("--backend", default=None, help=backend_help)
     encode.add_argument("--metrics-csv", default=None, help="write per-iteration loss/PSNR as CSV")
     encode.add_argument("--metrics-json", default=None, help="write a summary and the history as JSON")
-    encode.add_argument("--qa-training", action="store_true", help="quantization-aware training (for .lgi output)")
+    encode.add_argument(
+        "--qa-training",
+        action="store_true",
+        help="quantization-aware training (for .lgi output; off by default here, on by default in the GUI)",
+    )
     encode.add_argument("--qa-start", type=float, default=0.7, help="fraction of the fit where QA starts (0.7)")
     encode.add_argument(
         "--scheme", default=None, help="lgi-sq (default) | lgi | gaussianimage | vq | float32 (lossless)"

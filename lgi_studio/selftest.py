@@ -9,12 +9,11 @@ Three checks, in order, on a small synthetic picture; the first failure ends the
    ``.lgi`` from there. A frozen app that does not call ``multiprocessing.freeze_support()`` first thing
    fails here (its child starts the app again instead of the engine).
 
-No Qt is imported: ``gui/engine.py`` is the Qt-free half of the GUI's engine.
+No Qt is imported: the engine (``lgi_studio.engine``) has none.
 """
 
 from __future__ import annotations
 
-import multiprocessing as mp
 import sys
 import tempfile
 import time
@@ -78,57 +77,31 @@ def check_encode(picture: Path, output: Path) -> str:
     )
 
 
-def _wait_for(events, wanted: str, deadline: float) -> dict:
-    """Read engine events until ``wanted`` arrives; an engine error or the deadline fails the check."""
-    while True:
-        left = deadline - time.monotonic()
-        if left <= 0 or not events.poll(left):
-            msg = f"engine: no '{wanted}' within {ENGINE_TIMEOUT_S:.0f} s"
-            raise SelfTestError(msg)
-        try:
-            kind, payload = events.recv()
-        except EOFError:
-            msg = f"engine: the process ended before '{wanted}'"
-            raise SelfTestError(msg) from None
-        if kind == "error":
-            msg = f"engine: {payload.get('message')}"
-            raise SelfTestError(msg)
-        if kind == wanted:
-            return payload
-
-
 def check_engine(picture: Path, output: Path) -> str:
-    """Check 3: a fit and an export in a spawned engine process, driven through its pipes as the GUI does."""
-    from lgi_studio.gui.engine import engine_main
+    """Check 3: a fit and an export in a spawned engine process, driven through the client the GUI uses."""
+    from lgi_studio.engine.client import EngineClient, EngineError, EngineGoneError, EngineTimeoutError
+    from lgi_studio.engine.commands import Export, Fit
+    from lgi_studio.engine.events import Exported, Finished
 
     start = time.monotonic()
-    ctx = mp.get_context("spawn")
-    commands_recv, commands = ctx.Pipe(duplex=False)
-    events, events_send = ctx.Pipe(duplex=False)
-    process = ctx.Process(target=engine_main, args=(commands_recv, events_send), daemon=True)
-    process.start()
-    commands_recv.close()
-    events_send.close()
-    deadline = start + ENGINE_TIMEOUT_S
+    client = EngineClient().start()
     try:
         config = {"count": COUNT, "iterations": ITERATIONS, "qa_training": True, "scheme": "lgi", "seed": 0}
-        commands.send(("fit", {"image": str(picture), "backend": "cpu", "config": config}))
-        finished = _wait_for(events, "finished", deadline)
-        commands.send(("export", {"path": str(output)}))
-        exported = _wait_for(events, "exported", deadline)
-        commands.send(("quit", {}))
-        process.join(10.0)
-        if process.is_alive() or process.exitcode != 0:
-            msg = f"engine: the process did not quit cleanly (exit code {process.exitcode})"
-            raise SelfTestError(msg)
+        client.send(Fit(str(picture), config, backend="cpu"))
+        finished = client.wait_for(Finished, ENGINE_TIMEOUT_S)
+        client.send(Export(str(output)))
+        exported = client.wait_for(Exported, ENGINE_TIMEOUT_S)
+    except (EngineError, EngineGoneError, EngineTimeoutError) as exc:
+        msg = f"engine: {exc}"
+        raise SelfTestError(msg) from None
     finally:
-        if process.is_alive():
-            process.terminate()
-            process.join(5.0)
-        commands.close()
-        events.close()
+        code = client.stop(10.0)
+        client.close()
+    if code != 0:
+        msg = f"engine: the process did not quit cleanly (exit code {code})"
+        raise SelfTestError(msg)
     return (
-        f"engine: fit in a spawned process, PSNR {finished['psnr']:.2f} dB, exported {exported['bytes']} bytes, "
+        f"engine: fit in a spawned process, PSNR {finished.psnr:.2f} dB, exported {exported.bytes} bytes, "
         f"{time.monotonic() - start:.1f} s"
     )
 

@@ -38,8 +38,10 @@ def test_self_test_encodes_through_the_codec_pipeline(tmp_path, monkeypatch):
     from lgi_studio.core import fit as fit_module
 
     calls = []
-    real_pack, real_refit = codec.pack_fit, fit_module.refit_codebooks
+    real_pack, real_refit = codec.pack_fit, fit_module.refit_codebooks_steps
     monkeypatch.setattr(codec, "pack_fit", lambda *a, **k: calls.append("pack") or real_pack(*a, **k))
-    monkeypatch.setattr(fit_module, "refit_codebooks", lambda *a, **k: calls.append("refit") or real_refit(*a, **k))
+    monkeypatch.setattr(
+        fit_module, "refit_codebooks_steps", lambda *a, **k: calls.append("refit") or real_refit(*a, **k)
+    )
     assert selftest.run_self_test(tmp_path, engine=False, say=lambda line: None) == 0
     assert calls == ["pack", "refit"]

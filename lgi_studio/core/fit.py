@@ -1,7 +1,8 @@
 """Fitting a picture with Gaussians: ``fit(image, cfg)`` is a generator of progress, returning the result.
 
 The same stream feeds the CLI progress bar, the GUI worker and the benchmarks. Closing the generator cancels
-within one iteration; a consumer pauses simply by not pulling.
+within one iteration; sending it ``STOP`` ends the fit early and returns the result so far (the GUI's Stop:
+"stop when it looks good and save"); a consumer pauses simply by not pulling.
 """
 
 from __future__ import annotations
@@ -31,14 +32,20 @@ from .model import Gaussians
 from .optim import Adam, StepSizes, cosine_decay
 from .quantize import MAX_CODEBOOK, MIN_CODEBOOK
 from .rate import best, evaluate, worth_their_bits
-from .refit import quantize_colours_compensated, refit_codebooks, refit_colours
+from .refit import (
+    Steps,
+    quantize_colours_compensated_steps,
+    refit_codebooks_steps,
+    refit_colours_steps,
+    run_steps,
+)
 from .registry import codebook_problem
-from .scheme_names import DEFAULT_SCHEME, SCHEMES
+from .scheme_names import DEFAULT_SCHEME, PRESETS, SCHEMES
 from .schemes import LgiScalarColourScheme, Quantized, Scheme, get_scheme, scheme_of, with_steps
 from .step_rule import STEP_RULES, colour_step, encoder_scheme
 
-PRESETS = {"fast": 500, "balanced": 2000, "high": 5000, "ultra": 10000}
-"""Iteration budgets per preset (the original LGI encoder's)."""
+STOP = "stop"
+"""Sent into ``fit``'s generator: finish now with the Gaussians as they are."""
 
 INIT_METHODS = ("content", "random")
 LOSSES = ("l2", "l1+ssim")
@@ -171,12 +178,19 @@ class FitResult:
         sum mode with the colours then refit by least squares for the quantized geometry (``core.refit``).
         After staged QA, whichever of it and post-hoc quantization of the float fit is better at equal
         bytes (``core.rate``): QA is then never worse than not using it."""
+        return run_steps(self.final_quantized_steps(image))
+
+    def final_quantized_steps(self, image: np.ndarray) -> Steps[Quantized]:
+        """``final_quantized`` in steps (``core.refit.Steps``), for the GUI's engine."""
         cfg = self.config
         settings = (cfg.mode, cfg.scheme, cfg.codebook_size, cfg.seed)
-        chosen = quantize_for_file(self.gaussians, image, *settings, self.quantized, cfg.quant_steps, cfg.rd_prune)
+        chosen = yield from quantize_for_file_steps(
+            self.gaussians, image, *settings, self.quantized, cfg.quant_steps, cfg.rd_prune
+        )
         if self.fitted is None:
             return chosen
-        posthoc = quantize_for_file(self.fitted, image, *settings, None, cfg.quant_steps, cfg.rd_prune)
+        posthoc = yield from quantize_for_file_steps(self.fitted, image, *settings, None, cfg.quant_steps, cfg.rd_prune)
+        yield None
         return best([evaluate(posthoc, image), evaluate(chosen, image)]).quantized
 
 
@@ -197,19 +211,40 @@ def quantize_for_file(
     point (``core.step_rule``). With ``prune``, ``lgi-sq`` in sum mode also tries the file without the
     Gaussians not worth their bits (``core.rate``) and keeps the better at equal bytes. ``quantized`` is
     not modified."""
+    steps = quantize_for_file_steps(
+        gaussians, image, mode, scheme_name, codebook_size, seed, quantized, quant_steps, prune
+    )
+    return run_steps(steps)
+
+
+def quantize_for_file_steps(
+    gaussians: Gaussians,
+    image: np.ndarray,
+    mode: RenderMode,
+    scheme_name: str,
+    codebook_size: int | None,
+    seed: int = 0,
+    quantized: Quantized | None = None,
+    quant_steps: str = "auto",
+    prune: bool = True,
+) -> Steps[Quantized]:
+    """``quantize_for_file`` in steps (``core.refit.Steps``): the GUI's engine answers commands between them
+    and runs the codebook training (k-means, no launch) in a thread."""
     image = _check_image(image)
     args = (image, mode, scheme_name, codebook_size, seed, quantized, quant_steps)
     if not (prune and quantized is None and scheme_name == "lgi-sq" and mode is RenderMode.ACCUMULATED_SUM):
-        return _quantize_and_refit(gaussians, *args)
+        return (yield from _quantize_and_refit_steps(gaussians, *args))
     keep = worth_their_bits(gaussians, image) if len(gaussians) > 1 else np.ones(len(gaussians), bool)
-    whole = _quantize_and_refit(gaussians, *args)
+    yield None
+    whole = yield from _quantize_and_refit_steps(gaussians, *args)
     if keep.all() or not keep.any():
         return whole
-    pruned = _quantize_and_refit(gaussians.take(keep), *args)
+    pruned = yield from _quantize_and_refit_steps(gaussians.take(keep), *args)
+    yield None
     return best([evaluate(whole, image), evaluate(pruned, image)]).quantized
 
 
-def _quantize_and_refit(
+def _quantize_and_refit_steps(
     gaussians: Gaussians,
     image: np.ndarray,
     mode: RenderMode,
@@ -218,30 +253,32 @@ def _quantize_and_refit(
     seed: int,
     quantized: Quantized | None,
     quant_steps: str,
-) -> Quantized:
-    """``quantize_for_file`` for one set of Gaussians."""
+) -> Steps[Quantized]:
+    """``quantize_for_file_steps`` for one set of Gaussians."""
     if quantized is None:
         scheme = encoder_scheme(scheme_name, quant_steps, len(gaussians), gaussians.native_size)
-        quantized = scheme.quantize(gaussians, mode, scheme.train(gaussians, mode, codebook_size, seed=seed))
+        state = yield lambda: scheme.train(gaussians, mode, codebook_size, seed=seed)
+        quantized = scheme.quantize(gaussians, mode, state)
     else:
         scheme = scheme_of(quantized)
     if mode is not RenderMode.ACCUMULATED_SUM or not len(gaussians):
         return quantized
     decoded = scheme.dequantize(quantized)
     if isinstance(scheme, LgiScalarColourScheme):
-        colours = refit_colours(decoded, image)
+        colours = yield from refit_colours_steps(decoded, image)
         refit = Gaussians(gaussians.means, gaussians.chol, colours, gaussians.opacities, gaussians.native_size)
         if quant_steps == "auto":
+            yield None
             residual = gaussians.render(mode=mode) - image
             step = colour_step(math.sqrt(float(np.mean(residual * residual))), len(gaussians), *gaussians.native_size)
             scheme = with_steps(scheme_name, quantized.state["steps"], step)
-        state = scheme.train(refit, mode, codebook_size, seed=seed)
+        state = yield lambda: scheme.train(refit, mode, codebook_size, seed=seed)
         geometry = Gaussians(decoded.means, decoded.chol, colours, decoded.opacities, decoded.native_size)
-        return quantize_colours_compensated(geometry, scheme, state, image)
+        return (yield from quantize_colours_compensated_steps(geometry, scheme, state, image))
     quantized = copy.deepcopy(quantized)
     uses = [use for use in scheme.codebooks(quantized) if use.columns == slice(5, 8)]
     if uses:
-        refit_codebooks(decoded, uses, image)
+        yield from refit_codebooks_steps(decoded, uses, image)
         scheme.snap(quantized.state)
     return quantized
 
@@ -509,7 +546,7 @@ def fit(image: np.ndarray, cfg: FitConfig) -> Generator[FitProgress, None, FitRe
         for key, value in zip(history, (it + 1, loss, psnr, elapsed, len(gaussians)), strict=True):
             history[key][it] = value
         bits = qa.bits if in_qa else len(gaussians) * float_bits_per_gaussian(cfg.mode)
-        yield FitProgress(
+        command = yield FitProgress(
             it + 1,
             total,
             "qa" if in_qa else "fit",
@@ -521,13 +558,17 @@ def fit(image: np.ndarray, cfg: FitConfig) -> Generator[FitProgress, None, FitRe
             preview,
             qa_start if in_qa else None,
         )
+        if command == STOP:
+            history = {key: values[: it + 1] for key, values in history.items()}
+            break
     final = gaussians.render(mode=cfg.mode)
     quantized = None
     if qa is not None:
         quantized = qa.finish(gaussians)
     elapsed = time.perf_counter() - start_time
     fitted = getattr(qa, "fitted", None)
-    return FitResult(gaussians, cfg, history, psnr_8bit(final, image), elapsed, quantized, qa_start, fitted)
+    reached = qa_start if qa is not None else None
+    return FitResult(gaussians, cfg, history, psnr_8bit(final, image), elapsed, quantized, reached, fitted)
 
 
 def run_fit(image: np.ndarray, cfg: FitConfig) -> FitResult:

@@ -7,11 +7,17 @@ launch of the rasterizer. Colours may be free per Gaussian (then quantized by a 
 through codebooks (then the unknowns are the codebook entries and the assignments stay). Measured on
 kodim23, N=3000: quantizing positions and shapes cost 1.2 dB with the fitted colours and 0.4 dB with refitted
 ones (docs/quantization.md).
+
+Each solve also comes as a generator of steps (``*_steps``) that yields after every launch, so the GUI's
+engine can answer its commands between launches while it measures a file (``engine.measure``); a step may
+instead yield a callable of NumPy/scikit-learn work (no launch) for the driver to run off its thread and
+send the result back. ``run_steps`` drives one to the end in place: the plain functions are that.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Generator
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -27,22 +33,39 @@ ROUNDING_GROUPS = 4
 rounding: 4 gained 0.03-0.05 dB on Kodak crops where 2 gained 0.01-0.03 and 8 no more than 4."""
 COMPENSATION_ITERATIONS = 10
 """CGLS iterations after each group is rounded (it starts from the previous solution)."""
+T = TypeVar("T")
+Steps = Generator[Callable[[], Any] | None, Any, T]
+"""Work in steps: yields None between any two kernel launches, or a launch-free callable it wants the result of."""
 
 
-def _cgls(
+def run_steps(steps: Steps[T]) -> T:
+    """Drive ``steps`` to its end on this thread (callables called in place); returns its value."""
+    answer = None
+    while True:
+        try:
+            request = steps.send(answer)
+        except StopIteration as done:
+            return done.value
+        answer = request() if request is not None else None
+
+
+def _cgls_steps(
     forward: Callable[[np.ndarray], np.ndarray],
     adjoint: Callable[[np.ndarray], np.ndarray],
     x: np.ndarray,
     target: np.ndarray,
     iterations: int,
-) -> np.ndarray:
-    """Minimize ||forward(x) - target||^2 from ``x`` by conjugate gradients on the normal equations."""
+) -> Steps[np.ndarray]:
+    """Minimize ||forward(x) - target||^2 from ``x`` by conjugate gradients on the normal equations, a step
+    per product with ``forward`` or ``adjoint`` (one launch each)."""
     x = x.astype(np.float64)
     residual = target - forward(x)
+    yield None
     s = adjoint(residual)
     p = s.copy()
     gamma = float((s * s).sum())
     for _ in range(iterations):
+        yield None
         q = forward(p)
         qq = float((q * q).sum())
         if gamma <= 0.0 or qq <= 0.0:
@@ -50,24 +73,26 @@ def _cgls(
         alpha = gamma / qq
         x += alpha * p
         residual -= alpha * q
+        yield None
         s = adjoint(residual)
         gamma, previous = float((s * s).sum()), gamma
         p = s + (gamma / previous) * p
     return x
 
 
-def _masked_cgls(
+def _masked_cgls_steps(
     forward: Callable[[np.ndarray], np.ndarray],
     adjoint: Callable[[np.ndarray], np.ndarray],
     colours: np.ndarray,
     free: np.ndarray,
     image: np.ndarray,
     iterations: int,
-) -> np.ndarray:
+) -> Steps[np.ndarray]:
     """``colours`` with the ``free`` rows re-solved by least squares for ``image``, the others held."""
     held = colours * ~free[:, None]
     target = image - forward(held)
-    solved = _cgls(
+    yield None
+    solved = yield from _cgls_steps(
         lambda x: forward(x * free[:, None]),
         lambda r: adjoint(r) * free[:, None],
         colours * free[:, None],
@@ -97,8 +122,17 @@ def _operators(geometry: Gaussians) -> tuple[Callable, Callable]:
 def refit_colours(geometry: Gaussians, image: np.ndarray, iterations: int = REFIT_ITERATIONS) -> np.ndarray:
     """Per-Gaussian colours that best render ``image`` with ``geometry``'s positions and shapes (sum mode),
     starting from its colours."""
+    return run_steps(refit_colours_steps(geometry, image, iterations))
+
+
+def refit_colours_steps(
+    geometry: Gaussians, image: np.ndarray, iterations: int = REFIT_ITERATIONS
+) -> Steps[np.ndarray]:
+    """``refit_colours`` in steps (``Steps``)."""
     forward, adjoint = _operators(geometry)
-    return _cgls(forward, adjoint, geometry.colors, image, iterations).astype(np.float32)
+    yield None
+    colours = yield from _cgls_steps(forward, adjoint, geometry.colors, image, iterations)
+    return colours.astype(np.float32)
 
 
 def refit_codebooks(
@@ -106,7 +140,15 @@ def refit_codebooks(
 ) -> None:
     """Codebook entries (colour columns, in place) that best render ``image`` with the assignments kept: the
     colours are ``sum_k book_k[index_k]``, still linear in the entries."""
+    run_steps(refit_codebooks_steps(geometry, uses, image, iterations))
+
+
+def refit_codebooks_steps(
+    geometry: Gaussians, uses: list[CodebookUse], image: np.ndarray, iterations: int = REFIT_ITERATIONS
+) -> Steps[None]:
+    """``refit_codebooks`` in steps (``Steps``)."""
     forward_colours, adjoint_colours = _operators(geometry)
+    yield None
     sizes = [len(use.book) for use in uses]
     splits = np.cumsum(sizes)[:-1]
 
@@ -123,7 +165,7 @@ def refit_codebooks(
         )
 
     start = np.concatenate([use.book for use in uses])
-    solved = _cgls(lambda x: forward_colours(colours(x)), adjoint, start, image, iterations)
+    solved = yield from _cgls_steps(lambda x: forward_colours(colours(x)), adjoint, start, image, iterations)
     for use, book in zip(uses, np.split(solved, splits), strict=True):
         use.book[:] = book
 
@@ -136,12 +178,25 @@ def quantize_colours_compensated(
     groups: int = ROUNDING_GROUPS,
     iterations: int = COMPENSATION_ITERATIONS,
 ) -> Quantized:
+    """``quantize_colours_compensated_steps`` driven to its end here."""
+    return run_steps(quantize_colours_compensated_steps(geometry, scheme, state, image, groups, iterations))
+
+
+def quantize_colours_compensated_steps(
+    geometry: Gaussians,
+    scheme: Scheme,
+    state: dict,
+    image: np.ndarray,
+    groups: int = ROUNDING_GROUPS,
+    iterations: int = COMPENSATION_ITERATIONS,
+) -> Steps[Quantized]:
     """Quantize a scalar colour scheme's colours group by group (sum mode): each group is rounded and held,
     then the colours not yet rounded are refit so that they absorb its rounding error (what GPTQ does for
     network weights). The smallest Gaussians go first: the big ones, refit last, cover what they leave.
     ``geometry`` holds the quantized positions and shapes with float (refit) colours. Nothing changes for
     the decoder: it reads the same symbols."""
     forward, adjoint = _operators(geometry)
+    yield None
     chol = geometry.chol.astype(np.float64)
     order = np.argsort(np.abs(chol[:, 0] * chol[:, 2]), kind="stable")  # sqrt(det) of the covariance
     colours = geometry.colors.astype(np.float64)
@@ -153,7 +208,7 @@ def quantize_colours_compensated(
         colours[part] = scheme.dequantize(scheme.quantize(trial, RenderMode.ACCUMULATED_SUM, state)).colors[part]
         free[part] = False
         if k + 1 < groups and free.any():
-            colours = _masked_cgls(forward, adjoint, colours, free, image, iterations)
+            colours = yield from _masked_cgls_steps(forward, adjoint, colours, free, image, iterations)
     final = Gaussians(
         geometry.means, geometry.chol, colours.astype(np.float32), geometry.opacities, geometry.native_size
     )

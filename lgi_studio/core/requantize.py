@@ -69,6 +69,25 @@ def _warm_state(scheme_name: str, g: Gaussians, mode: RenderMode, size: int, pre
     return state
 
 
+def codebook_state(
+    gaussians: Gaussians,
+    mode: RenderMode,
+    codebook_size: int,
+    scheme: str = "lgi",
+    previous: Quantized | None = None,
+    seed: int = 0,
+) -> dict:
+    """The trained quantizer state ``requantize`` uses at ``codebook_size`` (what its ``cache`` holds).
+
+    k-means and NumPy only, no kernel launch: the engine trains these ahead in a thread of its own while it
+    answers commands (``engine.warmup``).
+    """
+    check_codebook_size(codebook_size, len(gaussians))
+    if previous is not None and previous.n == len(gaussians):
+        return _warm_state(scheme, gaussians, mode, codebook_size, previous, seed)
+    return get_scheme(scheme).train(gaussians, mode, codebook_size, seed=seed)
+
+
 def requantize(
     gaussians: Gaussians,
     image: np.ndarray,
@@ -90,10 +109,8 @@ def requantize(
     chosen = get_scheme(scheme)
     if cache is not None and codebook_size in cache:
         state = cache[codebook_size]
-    elif previous is not None and previous.n == len(gaussians):
-        state = _warm_state(scheme, gaussians, mode, codebook_size, previous, seed)
     else:
-        state = chosen.train(gaussians, mode, codebook_size, seed=seed)
+        state = codebook_state(gaussians, mode, codebook_size, scheme, previous, seed)
     if cache is not None:
         cache[codebook_size] = state
     quantized = chosen.quantize(gaussians, mode, state)

@@ -63,6 +63,12 @@ def app_icon():
 
 def run_app(path: str | None = None, quit_after: float | None = None) -> int:
     started = time.perf_counter()
+    from .system_libs import platform_will_be_xcb, xcb_problem
+
+    problem = xcb_problem() if platform_will_be_xcb() else None
+    if problem:  # instead of Qt's abort, which names the wrong library
+        print(problem, file=sys.stderr, flush=True)
+        return 2
     from PySide6.QtCore import Qt
     from PySide6.QtWidgets import QApplication
 
@@ -94,11 +100,11 @@ def _quit_later(window, seconds: float, started: float):
     seen: set[str] = set()
     alive = []
 
-    def on_event(kind: str, payload: dict) -> None:
-        if kind not in seen:
-            seen.add(kind)
-            detail = f": {payload.get('message')}" if kind == "error" else ""
-            print(f"engine event: {kind}{detail}", flush=True)
+    def on_event(event) -> None:
+        if event.kind not in seen:
+            seen.add(event.kind)
+            detail = f": {event.message}" if event.kind == "error" else ""
+            print(f"engine event: {event.kind}{detail}", flush=True)
 
     def close() -> None:
         alive.append(window.engine.alive)

@@ -32,8 +32,12 @@ def error_heatmap(original: np.ndarray, reconstruction: np.ndarray, gain: float 
     """Per-pixel mean absolute RGB error through the inferno colour map (black: exact)."""
     error = np.abs(original.astype(np.int16) - reconstruction.astype(np.int16)).mean(axis=2)
     levels = np.clip(error * gain, 0, 255).astype(np.uint8)
-    lut = pg.colormap.get("inferno").getLookupTable(nPts=256, alpha=False)
-    return np.ascontiguousarray(lut[levels])
+    return np.ascontiguousarray(heatmap_lut()[levels])
+
+
+def heatmap_lut() -> np.ndarray:
+    """The heatmap's 256 colours, [256, 3] uint8 (its colour scale draws the same)."""
+    return pg.colormap.get("inferno").getLookupTable(nPts=256, alpha=False).astype(np.uint8)
 
 
 def ellipse_outlines(means: np.ndarray, cov: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

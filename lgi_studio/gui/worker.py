@@ -1,5 +1,6 @@
-"""The Qt side of the engine process: a worker thread that owns the process and re-emits its events as
-signals (superqt's GeneratorWorker pattern, with the generator living in another process).
+"""The Qt side of the engine process: a worker thread that receives the engine's events through the one
+client (``engine.client``) and re-emits them as signals (superqt's GeneratorWorker pattern, with the
+generator living in another process).
 
 The GUI thread only sends commands (a non-blocking pipe write) and receives signals; it never waits on
 the engine and never runs a kernel.
@@ -7,98 +8,66 @@ the engine and never runs a kernel.
 
 from __future__ import annotations
 
-import multiprocessing as mp
-from multiprocessing import shared_memory
+from collections.abc import Mapping
 
-import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from .engine import FRAME_SLOTS, engine_main
+from lgi_studio.engine import events as ev
+from lgi_studio.engine.client import JOIN_S, EngineClient, EngineGoneError
+from lgi_studio.engine.commands import Command, parse
 
 POLL_S = 0.02
-JOIN_S = 2.0
 
 
 class EngineWorker(QObject):
-    """Owns one engine process; every event it sends comes out as ``event(kind, payload)``.
+    """Owns one engine client; every event the engine sends comes out as ``event(Event)``, frames filled in
+    (copied out of shared memory in the worker thread)."""
 
-    Frames are copied out of shared memory here, in the worker thread, and travel as numpy arrays in the
-    payload under ``"frame"``.
-    """
-
-    event = Signal(str, dict)
+    event = Signal(object)
 
     def __init__(self) -> None:
         super().__init__()
-        ctx = mp.get_context("spawn")
-        self._commands_recv, self._commands = ctx.Pipe(duplex=False)
-        self._events, self._events_send = ctx.Pipe(duplex=False)
-        self.process = ctx.Process(target=engine_main, args=(self._commands_recv, self._events_send), daemon=True)
+        self.client = EngineClient()
         self._running = True
-        self._attached: dict[str, shared_memory.SharedMemory] = {}
+
+    @property
+    def process(self):
+        return self.client.process
 
     def start_process(self) -> None:
-        self.process.start()
-        self._commands_recv.close()
-        self._events_send.close()
+        self.client.start()
 
-    def send(self, command: str, request: dict | None = None) -> None:
+    def send(self, command: Command) -> None:
         """Queue a command for the engine (never blocks: commands are tiny)."""
         try:
-            self._commands.send((command, request or {}))
-        except (BrokenPipeError, OSError):
-            self.event.emit("error", {"message": "the engine process has stopped"})
+            self.client.send(command)
+        except EngineGoneError as exc:
+            self.event.emit(ev.Error(str(exc)))
 
     @Slot()
     def run(self) -> None:
         """Worker-thread loop: forward engine events until the process ends or ``stop`` is called."""
         while self._running:
             try:
-                if not self._events.poll(POLL_S):
-                    if not self.process.is_alive():
-                        break
-                    continue
-                kind, payload = self._events.recv()
-            except (EOFError, OSError):
+                event = self.client.receive(POLL_S)
+            except EngineGoneError:
                 break
-            if "shm" in payload:
-                payload["frame"] = self._read_frame(payload)
-            self.event.emit(kind, payload)
-        self._detach()
-
-    def _read_frame(self, payload: dict) -> np.ndarray:
-        name = payload["shm"]
-        if name not in self._attached:
-            self._detach()
-            # the engine creates and unlinks the block; a spawned child shares our resource tracker,
-            # so attaching here needs no bookkeeping of its own
-            self._attached[name] = shared_memory.SharedMemory(name=name)
-        shape = (FRAME_SLOTS, payload["height"], payload["width"], 3)
-        frames = np.ndarray(shape, dtype=np.uint8, buffer=self._attached[name].buf)
-        frame = frames[payload["slot"]].copy()
-        del frames
-        return frame
-
-    def _detach(self) -> None:
-        for shm in self._attached.values():
-            shm.close()
-        self._attached.clear()
+            if event is not None:
+                self.event.emit(event)
+            elif not self.client.alive:
+                break
+        self.client.close()
 
     def stop(self) -> None:
         """Ask the engine to quit and make sure it is gone (terminated if it does not answer in time)."""
         self._running = False
-        self.send("quit")
-        self.process.join(JOIN_S)
-        if self.process.is_alive():
-            self.process.terminate()
-            self.process.join(JOIN_S)
-        self._commands.close()
+        self.client.stop()
 
 
 class Engine(QObject):
     """A worker thread plus its engine process, started together and stopped together."""
 
-    event = Signal(str, dict)
+    event = Signal(object)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -110,8 +79,9 @@ class Engine(QObject):
         self.worker.start_process()
         self.thread.start()
 
-    def send(self, command: str, request: dict | None = None) -> None:
-        self.worker.send(command, request)
+    def send(self, command: Command | str, request: Mapping[str, object] | None = None) -> None:
+        """Send a command, typed or by name (``commands.parse``: an unknown name or field raises)."""
+        self.worker.send(command if isinstance(command, Command) else parse(command, request))
 
     def shutdown(self) -> None:
         self.worker.stop()

@@ -44,7 +44,8 @@ def metrics_text(
 ) -> str:
     """``fmt`` "json": the summary plus the history; "csv": the history. By default the suffix decides."""
     if (fmt or Path(path).suffix.lower().lstrip(".")) == "json":
-        series = {k: [float(v) for v in values] for k, values in history.items()}
+        number = {"iteration": int}  # iterations are counts: 500, not 500.0
+        series = {k: [number.get(k, float)(v) for v in values] for k, values in history.items()}
         return json.dumps(json_safe({**summary, "history": series}), indent=1, allow_nan=False)
     return history_csv(history)
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from lgi_kernels import RenderMode
-from lgi_studio.core.fit import FitConfig, FitProgress, fit, run_fit
+from lgi_studio.core.fit import STOP, FitConfig, FitProgress, fit, run_fit
 from lgi_studio.core.init import gradient_density, initialize
 
 
@@ -91,6 +91,24 @@ def test_closing_the_stream_cancels_within_one_iteration():
     assert progress.iteration == 3
     with pytest.raises(StopIteration):
         next(stream)
+
+
+@pytest.mark.parametrize("qa_training", [False, True])
+def test_stop_returns_the_result_so_far(qa_training):
+    """The GUI's Stop keeps the partial fit: its Gaussians, the history up to there, QA only if it began
+    (lgi's codebook QA, which replaces the end of the fit: lgi-sq's staged QA begins after the whole fit)."""
+    cfg = FitConfig(count=60, iterations=10_000, qa_training=qa_training, qa_start=0.0, scheme="lgi", codebook_size=16)
+    stream = fit(synthetic(), cfg)
+    for _ in range(4):
+        next(stream)
+    with pytest.raises(StopIteration) as done:
+        stream.send(STOP)
+    result = done.value.value
+    assert list(result.history["iteration"]) == [1, 2, 3, 4]
+    assert len(result.gaussians) == 42  # 70% of the count: densification had not begun
+    assert result.psnr > 10
+    assert (result.quantized is not None) == qa_training
+    assert result.qa_start == (0 if qa_training else None)
 
 
 def test_seeded_fits_are_reproducible():

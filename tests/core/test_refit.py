@@ -3,11 +3,12 @@
 import numpy as np
 
 from lgi_kernels import RenderMode
-from lgi_studio.core.fit import quantize_for_file
+from lgi_studio.core.fit import quantize_for_file, quantize_for_file_steps
 from lgi_studio.core.model import Gaussians
 from lgi_studio.core.refit import refit_codebooks, refit_colours
 from lgi_studio.core.schemes import CodebookUse, get_scheme
-from lgi_studio.gui.engine import _slider_scheme
+from lgi_studio.engine.process import slider_scheme
+from lgi_studio.io.lgi_format import encode_lgi
 
 
 def scene(n: int = 24, seed: int = 0) -> tuple[Gaussians, np.ndarray]:
@@ -67,8 +68,29 @@ def test_quantize_for_file_refits_colours_and_leaves_its_input_alone():
             np.testing.assert_array_equal(use.book, book)  # the caller's symbols and codebooks are untouched
 
 
+def test_in_steps_the_launch_free_training_is_handed_out_and_the_file_is_the_same():
+    """The GUI's engine runs these steps between commands (``engine.measure``): at most one launch a step,
+    each k-means handed to its driver as a callable."""
+    g, image = scene(60)
+    mode = RenderMode.ACCUMULATED_SUM
+    steps = quantize_for_file_steps(g, image, mode, "lgi-sq", None, prune=False)  # one candidate file
+    handed, plain, answer = 0, 0, None
+    while True:
+        try:
+            request = steps.send(answer)
+        except StopIteration as done:
+            quantized = done.value
+            break
+        handed, plain = handed + (request is not None), plain + (request is None)
+        answer = request() if request is not None else None
+    assert handed == 2  # the first quantization's training and the refit colours'
+    assert plain >= 2 * 25  # a step per forward and per adjoint pass of the CGLS
+    whole = quantize_for_file(g, image, mode, "lgi-sq", None, prune=False)
+    assert encode_lgi(quantized) == encode_lgi(whole)
+
+
 def test_the_slider_uses_a_codebook_scheme():
-    assert _slider_scheme("lgi-sq") == "lgi"
-    assert _slider_scheme("float32") == "lgi"
-    assert _slider_scheme("gaussianimage") == "lgi"  # its codebooks have a fixed size
-    assert _slider_scheme("vq") == "vq"
+    assert slider_scheme("lgi-sq") == "lgi"
+    assert slider_scheme("float32") == "lgi"
+    assert slider_scheme("gaussianimage") == "lgi"  # its codebooks have a fixed size
+    assert slider_scheme("vq") == "vq"

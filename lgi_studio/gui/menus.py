@@ -1,0 +1,63 @@
+"""The window's actions (with shortcuts and tooltips), its toolbar and its menus."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QMainWindow, QMenu
+
+ACTIONS = (  # key, text, shortcut, tooltip
+    ("open", "Open…", QKeySequence.Open, "Open a picture to fit, or a .lgi file to view"),
+    ("start", "Start", "Ctrl+R", "Fit the picture with the settings on the left"),
+    ("pause", "Pause", "Space", "Pause the fit (Resume goes on where it stopped)"),
+    ("stop", "Stop", "Ctrl+.", "End the fit now and keep its result: export, slider and compare work on it"),
+    ("export", "Export .lgi…", QKeySequence.Save, "Save the result as a .lgi file (the size shown above the views)"),
+    ("export_png", "Export PNG…", "Ctrl+Shift+E", "Render the Gaussians into a PNG at any size"),
+    ("export_metrics", "Export metrics…", "Ctrl+Shift+M", "Save the fit's PSNR and loss per iteration (CSV or JSON)"),
+    ("fit_view", "Fit to view", "0", "Show the whole picture (also: double-click the picture)"),
+    ("zoom_100", "Actual pixels (100%)", "1", "One picture pixel per screen pixel"),
+    ("about", "About LGI Studio", None, "Version, compute backend and licence"),
+)
+TOOLBAR = ("open", "start", "pause", "stop", "export", "export_png", "export_metrics")
+MENUS = {  # None: a separator; "recent" and "quit" are built here
+    "&File": ("open", "recent", None, "export", "export_png", "export_metrics", None, "quit"),
+    "&Fit": ("start", "pause", "stop"),
+    "&View": ("fit_view", "zoom_100"),
+    "&Help": ("about",),
+}
+
+
+def build_actions(window: QMainWindow, slots: dict[str, Callable[[], object]]) -> dict[str, QAction]:
+    """Every action of ``ACTIONS``, connected to its slot and active anywhere in the window."""
+    actions = {}
+    for key, text, shortcut, tip in ACTIONS:
+        action = QAction(text, window)
+        if shortcut is not None:
+            action.setShortcut(shortcut)
+        action.setToolTip(tip)
+        action.triggered.connect(slots[key])
+        window.addAction(action)
+        actions[key] = action
+    return actions
+
+
+def build_menus(window: QMainWindow, actions: dict[str, QAction]) -> QMenu:
+    """The toolbar and the menu bar; returns the Open Recent menu (the window fills it when it opens)."""
+    bar = window.addToolBar("Main")
+    bar.setObjectName("main-toolbar")
+    for key in TOOLBAR:
+        bar.addAction(actions[key])
+    recent = None
+    for title, keys in MENUS.items():
+        menu = window.menuBar().addMenu(title)
+        for key in keys:
+            if key is None:
+                menu.addSeparator()
+            elif key == "recent":
+                recent = menu.addMenu("Open &Recent")
+            elif key == "quit":
+                menu.addAction("&Quit", QKeySequence.Quit, window.close)
+            else:
+                menu.addAction(actions[key])
+    return recent
