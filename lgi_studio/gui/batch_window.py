@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from lgi_studio.batch_cli import workers_and_threads
 from lgi_studio.core.scheme_names import PRESETS
 
 from .batch_queue import BatchSettings, QueueRow, batch_command, pictures_in, queue_rows, read_report, summary
@@ -50,7 +51,7 @@ def _cell(value: float | None, digits: int) -> str:
 class BatchWindow(QDialog):
     """Choose a folder and settings, start ``lgi batch``, watch each picture finish, open any result."""
 
-    batch_finished = Signal(int)  # lgi batch's exit code: 0 all done, 1 some failed, 130/143 cancelled
+    batch_finished = Signal(int)  # lgi batch's exit code: 0 all done, 1 some failed, 130 cancelled
 
     def __init__(self, fit: FitSettings, open_result: Callable[[Path], object], parent: QWidget | None = None):
         super().__init__(parent)
@@ -226,7 +227,8 @@ class BatchWindow(QDialog):
     def refresh(self) -> None:
         """Read the report again and show every picture's state."""
         report = read_report(Path(self.output_dir.text().strip()))
-        self._show(queue_rows(self.pictures, report, self.before, self.running, jobs=1))
+        jobs = workers_and_threads(None, len(self.pictures))[0]  # how many pictures lgi batch runs at once
+        self._show(queue_rows(self.pictures, report, self.before, self.running, jobs))
 
     def _show(self, rows: list[QueueRow]) -> None:
         self.rows = rows
