@@ -18,7 +18,6 @@ from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
-    QGridLayout,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -42,6 +41,18 @@ from .session import FitSettings
 COLUMNS = ("Picture", "Status", "KB", "bpp", "PSNR (dB)", "Seconds")
 POLL_MS = 400
 KILL_AFTER_MS = 10_000  # a batch that ignores SIGTERM this long is killed (finished files stay either way)
+
+
+def _row(*widgets: QWidget, stretch: bool = True) -> QWidget:
+    """Widgets side by side in one form row; with ``stretch`` they keep their size, left-aligned."""
+    box = QWidget()
+    row = QHBoxLayout(box)
+    row.setContentsMargins(0, 0, 0, 0)
+    for widget in widgets:
+        row.addWidget(widget, 0 if stretch else int(widget is widgets[0]))
+    if stretch:
+        row.addStretch(1)
+    return box
 
 
 def _cell(value: float | None, digits: int) -> str:
@@ -71,8 +82,7 @@ class BatchWindow(QDialog):
     # layout ------------------------------------------------------------------------------------------------
     def _build(self) -> None:
         layout = QVBoxLayout(self)
-        layout.addLayout(self._folders())
-        layout.addLayout(self._settings())
+        layout.addLayout(self._form())
         buttons = QHBoxLayout()
         self.start_button = QPushButton("Start", clicked=self.start)
         self.cancel_button = QPushButton("Cancel", clicked=self.cancel)
@@ -96,22 +106,21 @@ class BatchWindow(QDialog):
         layout.addWidget(self.status)
         self.resize(720, 480)
 
-    def _folders(self) -> QGridLayout:
-        grid = QGridLayout()
+    def _form(self) -> QFormLayout:
+        """One form, so that the labels line up: the two folders, how to size each file, the preset."""
+        form = QFormLayout()
         self.input_dir = QLineEdit(placeholderText="a folder of pictures (drop one here)")
         self.output_dir = QLineEdit(placeholderText="where the .lgi files and report.csv go")
         self.input_dir.textChanged.connect(self._input_changed)
         self.output_dir.textChanged.connect(self._enable)
-        for row, (label, edit, title) in enumerate(
-            (("Pictures", self.input_dir, "Folder of pictures"), ("Output", self.output_dir, "Output folder"))
+        self.choosers = []
+        for label, edit, title in (
+            ("Pictures", self.input_dir, "Folder of pictures"),
+            ("Output", self.output_dir, "Output folder"),
         ):
-            grid.addWidget(QLabel(label), row, 0)
-            grid.addWidget(edit, row, 1)
-            grid.addWidget(QPushButton("Choose…", clicked=lambda _=False, e=edit, t=title: self._choose(e, t)), row, 2)
-        return grid
-
-    def _settings(self) -> QFormLayout:
-        form = QFormLayout()
+            chooser = QPushButton("Choose…", clicked=lambda _=False, e=edit, t=title: self._choose(e, t))
+            self.choosers.append(chooser)
+            form.addRow(label, _row(edit, chooser, stretch=False))
         self.by_count = QRadioButton("Gaussians", checked=True)
         self.by_size = QRadioButton("Target size")
         group = QButtonGroup(self)
@@ -121,23 +130,14 @@ class BatchWindow(QDialog):
         self.target_kb = QDoubleSpinBox(minimum=0.1, maximum=100_000, value=20.0, suffix=" KB", decimals=1)
         self.target_kb.setToolTip("The file size each picture's .lgi should reach (KB = 1000 bytes)")
         self.by_count.toggled.connect(self._enable)
-        form.addRow(self._pair(self.by_count, self.count), self._pair(self.by_size, self.target_kb))
+        form.addRow("Each file", _row(self.by_count, self.count, QLabel("   "), self.by_size, self.target_kb))
         self.preset = QComboBox()
         self.preset.addItems(list(PRESETS))
         self.preset.setCurrentText(self.fit.preset)
         self.recursive = QCheckBox("Include subfolders")
         self.recursive.toggled.connect(lambda _: self._input_changed())
-        form.addRow("Preset", self._pair(self.preset, self.recursive))
+        form.addRow("Preset", _row(self.preset, QLabel("   "), self.recursive))
         return form
-
-    @staticmethod
-    def _pair(left: QWidget, right: QWidget) -> QWidget:
-        box = QWidget()
-        row = QHBoxLayout(box)
-        row.setContentsMargins(0, 0, 0, 0)
-        row.addWidget(left)
-        row.addWidget(right, 1)
-        return box
 
     def _choose(self, edit: QLineEdit, title: str) -> None:
         folder = QFileDialog.getExistingDirectory(self, title, edit.text() or str(Path.home()))
@@ -153,7 +153,8 @@ class BatchWindow(QDialog):
         ready = bool(self.pictures) and bool(self.output_dir.text().strip())
         self.start_button.setEnabled(ready and not self.running)
         self.cancel_button.setEnabled(self.running)
-        for widget in (self.input_dir, self.output_dir, self.by_count, self.by_size, self.preset, self.recursive):
+        fields = (self.input_dir, self.output_dir, *self.choosers, self.by_count, self.by_size, self.preset)
+        for widget in (*fields, self.recursive):
             widget.setEnabled(not self.running)
         self.count.setEnabled(not self.running and self.by_count.isChecked())
         self.target_kb.setEnabled(not self.running and self.by_size.isChecked())
@@ -216,7 +217,7 @@ class BatchWindow(QDialog):
         lines = [line for line in self.output_text.splitlines() if line.strip()]
         last = lines[-1] if lines else ""
         if code in (0, 1):
-            self.status.setText(last or summary(self.rows))
+            self.status.setText((last or summary(self.rows)) + ". Double-click a picture to open it.")
         elif self.rows and any(row.status == "cancelled" for row in self.rows):
             self.status.setText(f"Cancelled: {summary(self.rows)}; Start goes on from there.")
         else:

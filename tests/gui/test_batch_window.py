@@ -60,7 +60,11 @@ def test_a_folder_runs_to_two_finished_rows_and_a_result_opens(qtbot, dialog, op
         assert dialog.table.item(r, 0).text() == f"{name}.png"
         assert dialog.table.item(r, 2).text() == f"{size / 1000:.1f}"
         assert float(dialog.table.item(r, 4).text()) > 15  # PSNR
-    assert dialog.status.text() == "2 of 2 pictures done, 0 failed; report in " + str(out / "report.csv")
+    report = str(out / "report.csv")
+    assert (
+        dialog.status.text()
+        == f"2 of 2 pictures done, 0 failed; report in {report}. Double-click a picture to open it."
+    )
     dialog.open_row(1)
     assert opened == [out / "p1.lgi"]
 
