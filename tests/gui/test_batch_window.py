@@ -73,8 +73,7 @@ def test_cancel_stops_the_batch_and_keeps_no_partial_file(qtbot, dialog, tmp_pat
     dialog.fit = FitSettings(count=200, preset="fast", iterations=100_000, backend="cpu")
     dialog.input_dir.setText(str(pictures(tmp_path / "in", 3, size=(48, 64))))
     dialog.start()
-    assert dialog.process.waitForStarted(10_000)
-    qtbot.wait(1500)
+    qtbot.waitUntil((tmp_path / "in-lgi").is_dir, timeout=TIMEOUT_MS)  # lgi is in its batch: it handles signals
     at_once = workers_and_threads(None, 3)[0]
     assert statuses(dialog) == ["encoding"] * at_once + ["queued"] * (3 - at_once)
     with qtbot.waitSignal(dialog.batch_finished, timeout=TIMEOUT_MS) as finished:
@@ -128,3 +127,15 @@ def test_the_file_menu_opens_it_with_the_panels_settings(qtbot, tmp_path):
     assert batch.preset.currentText() == "high"
     assert batch.open_result == window.open_image
     window.close()
+
+
+def test_closing_the_window_ends_a_running_batch(qtbot, opened, tmp_path):
+    window = BatchWindow(FitSettings(count=200, preset="fast", iterations=100_000, backend="cpu"), opened.append)
+    qtbot.addWidget(window)
+    window.input_dir.setText(str(pictures(tmp_path / "in", 2, size=(48, 64))))
+    window.start()
+    qtbot.waitUntil((tmp_path / "in-lgi").is_dir, timeout=TIMEOUT_MS)
+    process = window.process
+    window.close()
+    assert process.state() == process.ProcessState.NotRunning
+    assert process.exitCode() == 130
