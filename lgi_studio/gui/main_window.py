@@ -139,6 +139,7 @@ class MainWindow(QMainWindow, ExportActions):
     def _actions(self) -> None:
         slots = {
             "open": self.choose_image,
+            "batch": self.show_batch,
             "start": self.start_fit,
             "pause": self.toggle_pause,
             "stop": self.stop_fit,
@@ -238,6 +239,15 @@ class MainWindow(QMainWindow, ExportActions):
         path, _ = QFileDialog.getOpenFileName(self, "Open picture", self.remembered.folder(), IMAGE_FILTER)
         if path:
             self.open_image(path)
+
+    def show_batch(self) -> None:
+        """The Batch window (one, kept while the main window lives), starting from the panel's settings."""
+        from .batch_window import BatchWindow
+
+        if getattr(self, "batch_window", None) is None:
+            self.batch_window = BatchWindow(self.session.settings, self.open_image, self)
+        self.batch_window.show()
+        self.batch_window.raise_()
 
     def open_image(self, path: str | Path) -> bool:
         """Show a picture (read here with Pillow: no kernels involved) and make it the one to fit; a .lgi file
@@ -355,5 +365,7 @@ class MainWindow(QMainWindow, ExportActions):
             event.ignore()
             return
         self._save_settings()
+        if getattr(self, "batch_window", None) is not None:
+            self.batch_window.close()  # a running batch is cancelled: its finished files stay
         self.engine.shutdown()
         super().closeEvent(event)

@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QMainWindow, QMenu
 
 ACTIONS = (  # key, text, shortcut, tooltip
     ("open", "Open…", QKeySequence.Open, "Open a picture to fit, or a .lgi file to view"),
+    ("batch", "Batch…", "Ctrl+B", "Encode a folder of pictures to .lgi files (a queue, resumable)"),
     ("start", "Start", "Ctrl+R", "Fit the picture with the settings on the left"),
     ("pause", "Pause", "Space", "Pause the fit (Resume goes on where it stopped)"),
     ("stop", "Stop", "Ctrl+.", "End the fit now and keep its result: export, slider and compare work on it"),
@@ -21,7 +22,7 @@ ACTIONS = (  # key, text, shortcut, tooltip
 )
 TOOLBAR = ("open", "start", "pause", "stop", "export", "export_png", "export_metrics")
 MENUS = {  # None: a separator; "recent" and "quit" are built here
-    "&File": ("open", "recent", None, "export", "export_png", "export_metrics", None, "quit"),
+    "&File": ("open", "recent", "batch", None, "export", "export_png", "export_metrics", None, "quit"),
     "&Fit": ("start", "pause", "stop"),
     "&View": ("fit_view", "zoom_100"),
     "&Help": ("about",),
