@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 from lgi_studio.core.scheme_names import DEFAULT_SCHEME, PRESETS, RENDER_MODES, SCHEMES, SIZED_CODEBOOK
 from lgi_studio.engine.process import CODEBOOK_STOPS
 
+from .codebook_stops import OWN_POSITION, own_position, top_position
 from .session import FitSettings, Session
 
 BACKENDS = ("auto", "cpu", "cuda", "vulkan", "metal")
@@ -108,11 +109,13 @@ class SettingsPanel(QWidget):
             ("In use", self.backend_label),
         ):
             form.addRow(label, widget)
-        self.slider = QSlider(Qt.Horizontal, minimum=0, maximum=len(CODEBOOK_STOPS) - 1, value=4)
+        self.slider = QSlider(Qt.Horizontal, minimum=0, maximum=len(CODEBOOK_STOPS) - 1, value=OWN_POSITION)
         self.slider.setToolTip(
             "Re-quantize the result with a colour codebook of another size: "
             + ", ".join(str(s) for s in CODEBOOK_STOPS)
+            + ". A codebook has at most one colour per Gaussian: past the count the handle stops at the largest"
         )
+        self._pressed_at: int | None = None
         self.slider_label = QLabel(self.session.slider_hint())
         self.slider_label.setWordWrap(True)
         self.restore_button = QPushButton("Back to the fit's own result")
@@ -139,6 +142,31 @@ class SettingsPanel(QWidget):
         self.backend.currentTextChanged.connect(lambda v: s.set_settings(backend=v))
         s.changed.connect(lambda what: self._enable() if what in ("settings", "state", "result", "backend") else None)
         s.slider_text.connect(self.slider_label.setText)
+        s.slider_rest.connect(self._rest_on_own)
+        self.slider.valueChanged.connect(self._clamp)
+        self.slider.sliderPressed.connect(lambda: setattr(self, "_pressed_at", self.slider.value()))
+        self.slider.sliderReleased.connect(self._released)
+
+    def _clamp(self, position: int) -> None:
+        """A stop above the result's count moves the handle to the largest allowed (which is then chosen)."""
+        result = self.session.current
+        if result is not None and position > top_position(result.count):
+            self.slider.setValue(top_position(result.count))
+
+    def _rest_on_own(self) -> None:
+        """The fit's own result is current: the handle goes where it stands for it, sending nothing."""
+        result = self.session.current
+        if result is not None:
+            self.slider.blockSignals(True)
+            self.slider.setValue(own_position(result.count, result.settings.codebook))
+            self.slider.blockSignals(False)
+
+    def _released(self) -> None:
+        """A release where the handle already rested chooses that size (a value that did not change says
+        nothing), unless it is already the result's codebook."""
+        result, position = self.session.current, self.slider.value()
+        if result is not None and position == self._pressed_at and CODEBOOK_STOPS[position] != result.codebook:
+            self.slider.valueChanged.emit(position)
 
     def _enable(self) -> None:
         s = self.session
