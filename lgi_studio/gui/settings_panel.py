@@ -31,6 +31,8 @@ SCHEME_HELP = {
     "vq": "one k-means codebook over all parameters: small, blurrier",
     "float32": "every parameter as a float: lossless, large",
 }
+STAGED_QA = frozenset({"lgi-sq"})
+"""Schemes whose QA tunes the finished float fit (``core.schemes``' ``staged_qa``; a test keeps them equal)."""
 MODE_HELP = {"sum": "accumulated summation (the original LGI's, fastest)", "alpha": "alpha compositing"}
 
 
@@ -40,6 +42,16 @@ def _preset_tip() -> str:
         "How long the fit trains. " + "; ".join(lines) + ". Time grows with iterationsxGaussiansxpixels; "
         "the status bar estimates the time left once the count has grown."
     )
+
+
+def qa_start_tip(settings: FitSettings) -> str:
+    """What "QA starts at" means for the chosen scheme, in the iterations the engine will run."""
+    n, start, scheme = settings.iterations or PRESETS[settings.preset], settings.qa_start, settings.scheme
+    if scheme in STAGED_QA:
+        more = max(2, round((1.0 - start) * n))
+        how = f"QA tunes the finished fit for (1 - {start:.2f}) of its iterations more"
+        return f"{scheme}: {how}: {n} + {more} = {n + more} iterations, QA marked at {n}"
+    return f"{scheme}: QA replaces the end of the fit, from iteration {min(n - 1, round(start * n))} of {n}"
 
 
 class SettingsPanel(QWidget):
@@ -62,11 +74,10 @@ class SettingsPanel(QWidget):
         self.qa = QCheckBox("quantization-aware")
         self.qa.setChecked(defaults.qa_training)
         self.qa.setToolTip(
-            "Train the last part of the fit on the quantized Gaussians: better files, a slower end. On by default "
-            "here (the plots show the switch); the CLI's --qa-training is off by default"
+            "Train on the quantized Gaussians (lgi-sq: a tuning after the fit; the others: the fit's end): better "
+            "files, a slower end. On by default here (the plots show the switch); the CLI's --qa-training is off"
         )
         self.qa_start = QDoubleSpinBox(minimum=0.0, maximum=1.0, singleStep=0.05, value=defaults.qa_start)
-        self.qa_start.setToolTip("The fraction of the fit after which quantization-aware training begins")
         self.scheme = self._combo(
             SCHEMES,
             DEFAULT_SCHEME,
@@ -172,6 +183,7 @@ class SettingsPanel(QWidget):
         s = self.session
         self.count.setEnabled(not s.settings.adaptive)
         self.qa_start.setEnabled(s.settings.qa_training)
+        self.qa_start.setToolTip(qa_start_tip(s.settings))
         self.codebook.setEnabled(s.settings.scheme in SIZED_CODEBOOK)
         result = s.current
         working = s.state == "done" and result is not None
