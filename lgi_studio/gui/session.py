@@ -17,6 +17,7 @@ import numpy as np
 
 from lgi_studio.core.scheme_names import DEFAULT_SCHEME, SIZED_CODEBOOK
 
+from .codebook_stops import codebook_name
 from .progress import FitClock, fit_status
 from .readout import FileSize, Picture, kb
 
@@ -153,6 +154,7 @@ class Session:
         self.changed = Signal()  # (what) : "picture", "settings", "state", "result", "kept", "view"
         self.status = Signal()  # (text)
         self.slider_text = Signal()  # (text) the codebook slider's readout
+        self.slider_rest = Signal()  # () a fit's own result is current again: its handle position, silently
 
     # settings and picture ------------------------------------------------------------------------------
     def set_settings(self, **changes: object) -> None:
@@ -276,6 +278,7 @@ class Session:
         self._set_state("done")
         self.changed.emit("result")
         self.changed.emit("kept")
+        self.slider_rest.emit()
         self.slider_text.emit(self.slider_hint())
         how = f"Stopped at iteration {result.iterations}" if result.stopped else "Done"
         self.status.emit(f"{how}: {result.count} Gaussians, PSNR {result.psnr:.2f} dB in {result.seconds:.0f} s.")
@@ -305,7 +308,7 @@ class Session:
         r.codebook, r.frame, r.file, r.saved = size, frame, None, None
         self.changed.emit("result")
         change = f"{psnr - r.psnr:+.2f} dB vs the unquantized fit's {r.psnr:.2f} dB"
-        self.slider_text.emit(f"Codebook {size}: PSNR {psnr:.2f} dB ({change}); measuring the file…")
+        self.slider_text.emit(f"{codebook_name(size, r.count)}: PSNR {psnr:.2f} dB ({change}); measuring the file…")
 
     def restored(self, frame: np.ndarray) -> None:
         if self.current is None:
@@ -313,7 +316,12 @@ class Session:
         self.current.codebook, self.current.frame, self.current.file = None, frame, None
         self.current.saved = None
         self.changed.emit("result")
+        self.slider_rest.emit()
         self.slider_text.emit("Back to the fit's own quantization: measuring the file…")
+
+    def command_failed(self) -> None:
+        """The engine refused a command: the readout says what is in effect, not "re-quantizing…"."""
+        self.slider_text.emit(self.slider_hint())
 
     def exported(self, path: Path, size: int, bpp: float) -> None:
         if self.current is not None:
@@ -338,7 +346,7 @@ class Session:
             lead = f"The fit's own {own}. Move the slider to try a colour codebook"
             lead += "." if own in SIZED_CODEBOOK else f" (writes lgi instead of {own})."
             return f"{lead}\n{writes}: {figures}."
-        return f"Codebook {r.codebook}. {writes}: {figures}."
+        return f"{codebook_name(r.codebook, r.count)}. {writes}: {figures}."
 
     # compare -------------------------------------------------------------------------------------------
     def _keep(self, result: Result) -> None:

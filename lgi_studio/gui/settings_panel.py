@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 from lgi_studio.core.scheme_names import DEFAULT_SCHEME, PRESETS, RENDER_MODES, SCHEMES, SIZED_CODEBOOK
 from lgi_studio.engine.process import CODEBOOK_STOPS
 
+from .codebook_stops import OWN_POSITION, own_position, top_position
 from .session import FitSettings, Session
 
 BACKENDS = ("auto", "cpu", "cuda", "vulkan", "metal")
@@ -30,6 +31,8 @@ SCHEME_HELP = {
     "vq": "one k-means codebook over all parameters: small, blurrier",
     "float32": "every parameter as a float: lossless, large",
 }
+STAGED_QA = frozenset({"lgi-sq"})
+"""Schemes whose QA tunes the finished float fit (``core.schemes``' ``staged_qa``; a test keeps them equal)."""
 MODE_HELP = {"sum": "accumulated summation (the original LGI's, fastest)", "alpha": "alpha compositing"}
 
 
@@ -39,6 +42,16 @@ def _preset_tip() -> str:
         "How long the fit trains. " + "; ".join(lines) + ". Time grows with iterationsxGaussiansxpixels; "
         "the status bar estimates the time left once the count has grown."
     )
+
+
+def qa_start_tip(settings: FitSettings) -> str:
+    """What "QA starts at" means for the chosen scheme, in the iterations the engine will run."""
+    n, start, scheme = settings.iterations or PRESETS[settings.preset], settings.qa_start, settings.scheme
+    if scheme in STAGED_QA:
+        more = max(2, round((1.0 - start) * n))
+        how = f"QA tunes the finished fit for (1 - {start:.2f}) of its iterations more"
+        return f"{scheme}: {how}: {n} + {more} = {n + more} iterations, QA marked at {n}"
+    return f"{scheme}: QA replaces the end of the fit, from iteration {min(n - 1, round(start * n))} of {n}"
 
 
 class SettingsPanel(QWidget):
@@ -61,11 +74,10 @@ class SettingsPanel(QWidget):
         self.qa = QCheckBox("quantization-aware")
         self.qa.setChecked(defaults.qa_training)
         self.qa.setToolTip(
-            "Train the last part of the fit on the quantized Gaussians: better files, a slower end. On by default "
-            "here (the plots show the switch); the CLI's --qa-training is off by default"
+            "Train on the quantized Gaussians (lgi-sq: a tuning after the fit; the others: the fit's end): better "
+            "files, a slower end. On by default here (the plots show the switch); the CLI's --qa-training is off"
         )
         self.qa_start = QDoubleSpinBox(minimum=0.0, maximum=1.0, singleStep=0.05, value=defaults.qa_start)
-        self.qa_start.setToolTip("The fraction of the fit after which quantization-aware training begins")
         self.scheme = self._combo(
             SCHEMES,
             DEFAULT_SCHEME,
@@ -108,11 +120,13 @@ class SettingsPanel(QWidget):
             ("In use", self.backend_label),
         ):
             form.addRow(label, widget)
-        self.slider = QSlider(Qt.Horizontal, minimum=0, maximum=len(CODEBOOK_STOPS) - 1, value=4)
+        self.slider = QSlider(Qt.Horizontal, minimum=0, maximum=len(CODEBOOK_STOPS) - 1, value=OWN_POSITION)
         self.slider.setToolTip(
             "Re-quantize the result with a colour codebook of another size: "
             + ", ".join(str(s) for s in CODEBOOK_STOPS)
+            + ". A codebook has at most one colour per Gaussian: past the count the handle stops at the largest"
         )
+        self._pressed_at: int | None = None
         self.slider_label = QLabel(self.session.slider_hint())
         self.slider_label.setWordWrap(True)
         self.restore_button = QPushButton("Back to the fit's own result")
@@ -139,11 +153,37 @@ class SettingsPanel(QWidget):
         self.backend.currentTextChanged.connect(lambda v: s.set_settings(backend=v))
         s.changed.connect(lambda what: self._enable() if what in ("settings", "state", "result", "backend") else None)
         s.slider_text.connect(self.slider_label.setText)
+        s.slider_rest.connect(self._rest_on_own)
+        self.slider.valueChanged.connect(self._clamp)
+        self.slider.sliderPressed.connect(lambda: setattr(self, "_pressed_at", self.slider.value()))
+        self.slider.sliderReleased.connect(self._released)
+
+    def _clamp(self, position: int) -> None:
+        """A stop above the result's count moves the handle to the largest allowed (which is then chosen)."""
+        result = self.session.current
+        if result is not None and position > top_position(result.count):
+            self.slider.setValue(top_position(result.count))
+
+    def _rest_on_own(self) -> None:
+        """The fit's own result is current: the handle goes where it stands for it, sending nothing."""
+        result = self.session.current
+        if result is not None:
+            self.slider.blockSignals(True)
+            self.slider.setValue(own_position(result.count, result.settings.codebook))
+            self.slider.blockSignals(False)
+
+    def _released(self) -> None:
+        """A release where the handle already rested chooses that size (a value that did not change says
+        nothing), unless it is already the result's codebook."""
+        result, position = self.session.current, self.slider.value()
+        if result is not None and position == self._pressed_at and CODEBOOK_STOPS[position] != result.codebook:
+            self.slider.valueChanged.emit(position)
 
     def _enable(self) -> None:
         s = self.session
         self.count.setEnabled(not s.settings.adaptive)
         self.qa_start.setEnabled(s.settings.qa_training)
+        self.qa_start.setToolTip(qa_start_tip(s.settings))
         self.codebook.setEnabled(s.settings.scheme in SIZED_CODEBOOK)
         result = s.current
         working = s.state == "done" and result is not None

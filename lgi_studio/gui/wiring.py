@@ -128,6 +128,7 @@ class SessionWiring:
         if self.session.lgi_path is not None and not self.w.has_gaussians:
             self.session.lgi_failed()
         self.w.after_save(saved=False)
+        self.session.command_failed()
         self.w.show_error(p["message"])
 
     # views that the engine renders ---------------------------------------------------------------------

@@ -81,9 +81,12 @@ def test_the_slider_readout_shows_the_loss_signed_and_the_scheme_export_writes()
     assert "Export .lgi writes lgi-sq" in texts[-1]
     assert "writes lgi instead of lgi-sq" in texts[-1]
     session.requantized(32, np.zeros((48, 64, 3), np.uint8), 27.0)
-    assert texts[-1] == "Codebook 32: PSNR 27.00 dB (-1.85 dB vs the unquantized fit's 28.85 dB); measuring the file…"
+    assert texts[-1] == (
+        "Codebook 32 (the largest for 60 Gaussians): PSNR 27.00 dB (-1.85 dB vs the unquantized fit's 28.85 dB); "
+        "measuring the file…"
+    )
     session.measured({"bytes": 3000, "bpp": 0.8, "psnr": 27.0, "scheme": "lgi"})
-    assert texts[-1].startswith("Codebook 32. Export .lgi writes lgi with 32 colours")
+    assert texts[-1].startswith("Codebook 32 (the largest for 60 Gaussians). Export .lgi writes lgi with 32 colours")
     session.restored(np.zeros((48, 64, 3), np.uint8))
     assert session.current.codebook is None
 
