@@ -5,7 +5,7 @@ The fits are test_window's short ones: at most 60 Gaussians, so 16 and 32 are th
 from lgi_studio.gui.codebook_stops import codebook_name, own_position, top_position
 from lgi_studio.gui.main_window import CODEBOOK_STOPS
 
-from .test_window import TIMEOUT_MS, fit, picture, window  # noqa: F401 - pytest fixtures
+from .test_window import TIMEOUT_MS, fit, window  # noqa: F401 - pytest fixtures
 
 TOP = CODEBOOK_STOPS.index(32)
 

@@ -27,16 +27,6 @@ TIMEOUT_MS = 90_000
 
 
 @pytest.fixture
-def picture(tmp_path):
-    yy, xx = np.mgrid[0:48, 0:64]
-    rgb = np.stack([xx * 4, yy * 5, (xx + yy) * 2], -1).astype(np.uint8)
-    rgb[10:20, 10:30] = [250, 40, 40]
-    path = tmp_path / "pic.png"
-    Image.fromarray(rgb).save(path)
-    return path
-
-
-@pytest.fixture
 def window(qtbot, tmp_path):
     w = MainWindow(settings=QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat))
     qtbot.addWidget(w)
