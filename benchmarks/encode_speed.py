@@ -17,7 +17,6 @@ import contextlib
 import io
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -27,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from kodak import KODAK
 from report import print_table
+from side import Side
 
 COUNTS = (700, 1200, 2000, 3000, 4500, 7000)
 """The Gaussian counts of rd_kodak.py's LGI rate points."""
@@ -65,23 +65,9 @@ def worker() -> None:
         print(json.dumps(_encode_here(json.loads(line))), flush=True)
 
 
-class Side:
+def _side(python: str) -> Side:
     """A worker process running one checkout's encoder."""
-
-    def __init__(self, python: str) -> None:
-        script = str(Path(__file__).resolve())
-        self.proc = subprocess.Popen(
-            [python, script, "--worker"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
-        )
-
-    def ask(self, request: dict) -> dict:
-        self.proc.stdin.write(json.dumps(request) + "\n")
-        self.proc.stdin.flush()
-        return json.loads(self.proc.stdout.readline())
-
-    def close(self) -> None:
-        self.proc.stdin.close()
-        self.proc.wait(timeout=60)
+    return Side(python, str(Path(__file__).resolve()))
 
 
 def _row(picture: str, count: int, ours: dict, base: dict) -> dict[str, str]:
@@ -110,7 +96,7 @@ def main() -> None:
     if args.worker:
         worker()
         return
-    sides = {"ours": Side(sys.executable), "base": Side(str(Path(args.baseline) / "bin" / "python"))}
+    sides = {"ours": _side(sys.executable), "base": _side(str(Path(args.baseline) / "bin" / "python"))}
     print(f"load average before: {os.getloadavg()}", flush=True)
     rows, turn = [], 0
     with tempfile.TemporaryDirectory() as folder:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -26,6 +25,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from report import print_table
+from side import Side
 
 WIDTH, HEIGHT = 768, 512
 DECODE_ZOOM = 5
@@ -138,26 +138,12 @@ def worker() -> None:
         print(json.dumps(_measure_here(json.loads(line))), flush=True)
 
 
-class Side:
-    """A worker process running one checkout's kernels."""
-
-    def __init__(self, python: str, threads: int | None) -> None:
-        env = dict(os.environ)
-        if threads:
-            env["TI_CPU_MAX_NUM_THREADS"] = str(threads)  # ti.init reads every option from TI_<NAME>
-        script = str(Path(__file__).resolve())
-        self.proc = subprocess.Popen(
-            [python, script, "--worker"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env
-        )
-
-    def ask(self, request: dict) -> dict:
-        self.proc.stdin.write(json.dumps(request) + "\n")
-        self.proc.stdin.flush()
-        return json.loads(self.proc.stdout.readline())
-
-    def close(self) -> None:
-        self.proc.stdin.close()
-        self.proc.wait(timeout=60)
+def _side(python: str, threads: int | None) -> Side:
+    """A worker process running one checkout's kernels, with ``threads`` CPU threads (None: all)."""
+    env = dict(os.environ)
+    if threads:
+        env["TI_CPU_MAX_NUM_THREADS"] = str(threads)  # ti.init reads every option from TI_<NAME>
+    return Side(python, str(Path(__file__).resolve()), env)
 
 
 def _best(results: list[dict]) -> dict:
@@ -221,9 +207,9 @@ def main() -> None:
     print(f"CPU backend, image {WIDTH}x{HEIGHT}, sigma 1-6 px; load average before: {os.getloadavg()}")
     rows = []
     for threads in [int(t) for t in args.threads.split(",") if t] or [None]:
-        sides = {"ours": Side(sys.executable, threads)}
+        sides = {"ours": _side(sys.executable, threads)}
         if args.baseline:
-            sides["baseline"] = Side(str(Path(args.baseline) / "bin" / "python"), threads)
+            sides["baseline"] = _side(str(Path(args.baseline) / "bin" / "python"), threads)
         for mode in args.modes.split(","):
             for n in counts:
                 rows.append(_row(n, mode, threads, compare(sides, n, mode, repeats, rounds)))
