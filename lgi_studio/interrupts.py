@@ -5,13 +5,16 @@ Python raises ``KeyboardInterrupt`` for SIGINT only, and only where the interpre
 that swallows the exception (or a C extension that runs for a while) could make a Ctrl-C vanish. So the
 handler also remembers the signal, and ``checkpoint()`` (after the backend start, after every fit
 iteration, before the outputs are committed) raises it again; ``received`` lets ``main`` report an error
-that a library raised in place of the interrupt as the interrupt.
+that a library raised in place of the interrupt as the interrupt. A signal that lands in a finaliser or an
+import lock's callback cannot propagate; Python would print "Exception ignored in ..." and a traceback, so
+while the handlers are installed such an ``Interrupted`` is left silent for the checkpoint to raise.
 """
 
 from __future__ import annotations
 
 import contextlib
 import signal
+import sys
 import threading
 from collections.abc import Iterator
 
@@ -67,9 +70,17 @@ class Signals:
             yield
             return
         previous = {sig: signal.signal(sig, self.handle) for sig in SIGNALS}
+        previous_hook = sys.unraisablehook
+
+        def unraisable(report: sys.UnraisableHookArgs) -> None:
+            if not isinstance(report.exc_value, Interrupted):
+                previous_hook(report)
+
+        sys.unraisablehook = unraisable
         try:
             yield
         finally:
+            sys.unraisablehook = previous_hook
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
 
