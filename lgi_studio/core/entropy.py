@@ -112,7 +112,7 @@ def encode_categorical(symbols: np.ndarray) -> bytes:
         _HISTOGRAM: 8 * len(histogram) + _model_bits(counts, counts),
         _UNIFORM: 8 * len(alphabet) + len(symbols) * np.log2(len(counts)),
     }
-    params = _fit_parametric(counts) if len(counts) <= PARAMETRIC_MAX_ALPHABET else None
+    params = fit_parametric(counts) if len(counts) <= PARAMETRIC_MAX_ALPHABET else None
     if params is not None:
         model = parametric_counts(len(counts), *params)
         bits[_PARAMETRIC] = 8 * (len(alphabet) + _PARAMS.size) + _model_bits(counts, model)
@@ -168,7 +168,7 @@ def _model_bits(counts: np.ndarray, model: np.ndarray) -> np.ndarray:
     return counts.sum() * total - (np.log2(model[..., used]) * counts[used]).sum(axis=-1)
 
 
-def _fit_parametric(counts: np.ndarray) -> tuple[float, float, int] | None:
+def fit_parametric(counts: np.ndarray) -> tuple[float, float, int] | None:
     """(centre, scale, tail) of the parametric model that codes ``counts`` in the fewest bits, or None if no
     candidate is one a reader accepts.
 

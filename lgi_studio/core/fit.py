@@ -32,6 +32,7 @@ from .model import Gaussians
 from .optim import Adam, StepSizes, cosine_decay
 from .quantize import MAX_CODEBOOK, MIN_CODEBOOK
 from .rate import best, evaluate, worth_their_bits
+from .rate_loss import RateTerm
 from .refit import (
     Steps,
     quantize_colours_compensated_steps,
@@ -79,6 +80,8 @@ class FitConfig:
     codebook_size: int | None = None
     quant_steps: str = "auto"
     rd_prune: bool = True  # drop the Gaussians not worth their bits where that makes a better file (core.rate)
+    rate_slope: float = 0.0  # > 0: the loss is D + lambda R, lambda at this slope in dB per ln(rate) (core.rate_loss)
+    rate_start: float = 0.3  # the fraction of the fit from which the rate term acts
 
     def __post_init__(self) -> None:
         problems = []
@@ -97,6 +100,10 @@ class FitConfig:
             problems.append(problem)
         if self.quant_steps not in STEP_RULES:
             problems.append(f"quant_steps must be one of {', '.join(STEP_RULES)}, got {self.quant_steps!r}")
+        if self.rate_slope < 0.0 or not 0.0 <= self.rate_start <= 1.0:
+            problems.append(
+                f"rate_slope must be >= 0 and rate_start in [0, 1], got {self.rate_slope}, {self.rate_start}"
+            )
         if self.preset not in PRESETS:
             problems.append(f"preset must be one of {', '.join(PRESETS)}, got {self.preset!r}")
         if self.count is not None and not 1 <= self.count <= 2_000_000:
@@ -493,6 +500,13 @@ def _start_qa(
     return qa, Adam(cfg.steps.per_parameter(*gaussians.native_size), len(gaussians)), gaussians
 
 
+def _rate_term(cfg: FitConfig) -> RateTerm | None:
+    """The rate term of the float fit, where it has a coder to model (``lgi-sq`` in sum mode)."""
+    if cfg.rate_slope <= 0.0 or cfg.scheme != "lgi-sq" or cfg.mode is not RenderMode.ACCUMULATED_SUM:
+        return None
+    return RateTerm(cfg.rate_slope, round(cfg.rate_start * cfg.fit_iterations), cfg.fit_iterations)
+
+
 def _step_scale(cfg: FitConfig, iteration: int) -> float:
     """Step-size multiplier: a cosine over the float fit, then a constant for quantization-aware tuning."""
     if iteration >= cfg.fit_iterations:
@@ -522,6 +536,7 @@ def fit(image: np.ndarray, cfg: FitConfig) -> Generator[FitProgress, None, FitRe
     qa = None
     history = {k: np.zeros(total) for k in ("iteration", "loss", "psnr", "elapsed", "count")}
     last_preview = -math.inf
+    rate = _rate_term(cfg)
     for it in range(total):
         in_qa = qa_start is not None and it >= qa_start
         if in_qa and qa is None:
@@ -529,6 +544,8 @@ def fit(image: np.ndarray, cfg: FitConfig) -> Generator[FitProgress, None, FitRe
         shown = qa.view(gaussians, it) if in_qa else gaussians
         render, ctx, mse, loss, v_image = _render_and_loss(cfg.loss, shown, settings, image)
         grads = rasterize_backward(ctx, v_image)
+        if rate is not None:
+            grads = rate.add_to(grads, gaussians, mse, it)
         scale = _step_scale(cfg, it)
         adam.step(gaussians, grads, scale, frozen + (qa.frozen if in_qa else ()))
         if in_qa:
