@@ -31,7 +31,7 @@ from .metrics import psnr_8bit, ssim_with_gradient
 from .model import Gaussians
 from .optim import Adam, StepSizes, cosine_decay
 from .quantize import MAX_CODEBOOK, MIN_CODEBOOK
-from .rate import best, evaluate, worth_their_bits
+from .rate import SLOPE_DB_PER_LN_RATE, best, evaluate, worth_their_bits
 from .rate_loss import RateTerm
 from .refit import (
     Steps,
@@ -80,8 +80,8 @@ class FitConfig:
     codebook_size: int | None = None
     quant_steps: str = "auto"
     rd_prune: bool = True  # drop the Gaussians not worth their bits where that makes a better file (core.rate)
-    rate_slope: float = 0.0  # > 0: the loss is D + lambda R, lambda at this slope in dB per ln(rate) (core.rate_loss)
-    rate_start: float = 0.3  # the fraction of the fit from which the rate term acts
+    rate_slope: float = SLOPE_DB_PER_LN_RATE  # the loss is D + lambda R at this dB per ln(rate); 0: D alone
+    rate_start: float = 0.3  # the fraction of the fit from which the rate term acts (core.rate_loss)
 
     def __post_init__(self) -> None:
         problems = []

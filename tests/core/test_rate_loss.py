@@ -99,13 +99,13 @@ def test_price_is_the_operating_points_slope(fitted):
     assert one_percent == pytest.approx(mse * (1 - 10 ** (-0.003)), rel=0.01)
 
 
-def test_the_rate_term_makes_a_smaller_file():
+def test_the_default_rate_term_makes_a_smaller_file():
     image = synthetic(96, 64)
-    plain = run_fit(image, FitConfig(count=300, iterations=100))
-    rated = run_fit(image, FitConfig(count=300, iterations=100, rate_slope=6.0))
-    sizes = [coded_bits(r.gaussians, image)["sizes"] + coded_bits(r.gaussians, image)["angles"] for r in (plain, rated)]
-    assert sizes[1] < 0.97 * sizes[0]
-    assert rated.psnr > plain.psnr - 1.0  # bits saved where the picture barely needs them
+    plain = run_fit(image, FitConfig(count=300, iterations=100, rate_slope=0.0))
+    rated = run_fit(image, FitConfig(count=300, iterations=100))  # the default has the rate term
+    modelled = [sum(coded_bits(r.gaussians, image)[k] for k in ("sizes", "angles", "colours")) for r in (plain, rated)]
+    assert modelled[1] < 0.99 * modelled[0]
+    assert rated.psnr > plain.psnr - 0.2  # bits saved where the picture barely needs them
 
 
 def test_rate_term_settings_are_checked():
