@@ -108,6 +108,20 @@ def test_the_default_rate_term_makes_a_smaller_file():
     assert rated.psnr > plain.psnr - 0.2  # bits saved where the picture barely needs them
 
 
+def test_the_rate_term_also_prices_the_qa_tuning():
+    """With QA the tuned Gaussians code fewer shape and colour bits each with the term than without it
+    (pruning may keep a few more or fewer of them)."""
+    image = synthetic(96, 64)
+    settings = {"count": 300, "iterations": 200, "qa_training": True}
+    plain, rated = (run_fit(image, FitConfig(**settings, rate_slope=slope)) for slope in (0.0, 3.0))
+    per_gaussian = [
+        sum(coded_bits(r.gaussians, image)[k] for k in ("sizes", "angles", "colours")) / len(r.gaussians)
+        for r in (plain, rated)
+    ]
+    assert per_gaussian[1] < 0.99 * per_gaussian[0]
+    assert rated.psnr > plain.psnr - 0.2
+
+
 def test_rate_term_settings_are_checked():
     with pytest.raises(ValueError, match="rate_slope"):
         FitConfig(rate_slope=-1.0)
