@@ -155,12 +155,11 @@ class RateModel:
         colour_bits, v_colors, c_l1, c_l2 = self._colour_rate(colors, major2, minor2)
         v_l1, v_l2 = (v_l1 + c_l1) * in_major, (v_l2 + c_l2) * in_minor
         v_chol = _to_chol(v_l1[:, None] * v_major + v_l2[:, None] * v_minor, chol, width, height)
-        streams = 2 + len(self.colours)
         bits = {
             **self.fixed_bits,
             "sizes": shape_bits["sizes"] + 2 * STREAM_OVERHEAD_BITS,
             "angles": shape_bits["angles"],
-            "colours": colour_bits + (streams - 2) * STREAM_OVERHEAD_BITS,
+            "colours": colour_bits + len(self.colours) * STREAM_OVERHEAD_BITS,
         }
         return bits, v_chol, v_colors
 
@@ -208,26 +207,26 @@ class RateTerm:
         self.model: RateModel | None = None
         self.measured_at = -REFRESH_ITERATIONS
         self.count = 0
-        self.bits = 0.0  # the estimate at the last step: what the file would take
 
     def add_to(self, grads: Gradients, gaussians: Gaussians, mse: float, iteration: int) -> Gradients:
         """``grads`` of the distortion plus the rate's, priced at the operating point (outside the term's
         iterations: ``grads`` itself)."""
         if not self.start <= iteration < self.stop or not len(gaussians):
             return grads
-        stale = self.model is None or iteration - self.measured_at >= REFRESH_ITERATIONS
-        if stale or self.count != len(gaussians):
-            self.model, self.measured_at, self.count = (
-                RateModel.measure(gaussians, mse, self.slope),
-                iteration,
-                len(gaussians),
-            )
-        bits, v_chol, v_colors = self.model.rate(gaussians.chol, gaussians.colors)
-        self.bits = sum(bits.values())
-        price = self.model.price
+        model = self._model(gaussians, mse, iteration)
+        _, v_chol, v_colors = model.rate(gaussians.chol, gaussians.colors)
+        price = model.price
         return Gradients(
             grads.v_means,
             (grads.v_chol + price * v_chol).astype(np.float32),
             (grads.v_colors + price * v_colors).astype(np.float32),
             grads.v_opacities,
         )
+
+    def _model(self, gaussians: Gaussians, mse: float, iteration: int) -> RateModel:
+        """The current models, measured again when stale or when the count has changed."""
+        stale = iteration - self.measured_at >= REFRESH_ITERATIONS or self.count != len(gaussians)
+        if self.model is None or stale:
+            self.model = RateModel.measure(gaussians, mse, self.slope)
+            self.measured_at, self.count = iteration, len(gaussians)
+        return self.model
