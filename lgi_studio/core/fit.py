@@ -506,7 +506,7 @@ def _rate_term(cfg: FitConfig) -> RateTerm | None:
     crops where stopping it with the float fit gave +0.028, docs/rate-distortion.md)."""
     if cfg.rate_slope <= 0.0 or cfg.scheme != "lgi-sq" or cfg.mode is not RenderMode.ACCUMULATED_SUM:
         return None
-    return RateTerm(cfg.rate_slope, round(cfg.rate_start * cfg.fit_iterations), cfg.total_iterations)
+    return RateTerm(cfg.rate_slope, round(cfg.rate_start * cfg.fit_iterations), cfg.total_iterations, cfg.quant_steps)
 
 
 def _step_scale(cfg: FitConfig, iteration: int) -> float:

@@ -29,7 +29,7 @@ from .entropy import PARAMETRIC_MAX_ALPHABET, fit_parametric, parametric_counts
 from .model import COV_FLOOR_PX2, Gaussians
 from .schemes import LgiScalarColourScheme, LgiSteps, Quantized, with_steps
 from .shape import SIGMA_MAX_PX, SIGMA_MIN_PX, covariance_px
-from .step_rule import colour_step, operating_steps
+from .step_rule import colour_step, encoder_scheme
 
 REFRESH_ITERATIONS = 25
 """Iterations between two measures of the coder's models (one quantization and pack each)."""
@@ -118,14 +118,15 @@ class RateModel:
     price: float  # lambda: mean squared error per bit
 
     @classmethod
-    def measure(cls, gaussians: Gaussians, mse: float, slope: float) -> RateModel:
-        """Quantize ``gaussians`` as the encoder would (operating-point steps, the colour step from the
-        render's error ``mse``), and take every stream's model and the file's size from the coder."""
+    def measure(cls, gaussians: Gaussians, mse: float, slope: float, rule: str = "auto") -> RateModel:
+        """Quantize ``gaussians`` as the encoder would under the step ``rule`` (``auto``: the operating
+        point's steps, the colour step from the render's error ``mse``), and take every stream's model and
+        the file's size from the coder."""
         count, (width, height) = len(gaussians), gaussians.native_size
-        scheme = with_steps(
-            "lgi-sq", operating_steps(count, width, height), colour_step(math.sqrt(mse), count, width, height)
-        )
+        scheme = encoder_scheme("lgi-sq", rule, count, gaussians.native_size)
         assert isinstance(scheme, LgiScalarColourScheme)
+        if rule == "auto":
+            scheme = with_steps("lgi-sq", scheme.steps, colour_step(math.sqrt(mse), count, width, height))
         quantized = scheme.quantize(
             gaussians, RenderMode.ACCUMULATED_SUM, scheme.train(gaussians, RenderMode.ACCUMULATED_SUM, None)
         )
@@ -199,11 +200,11 @@ def _colour_tables(quantized: Quantized) -> tuple[CostTable, CostTable, CostTabl
 
 class RateTerm:
     """The fit's rate term: from ``start`` to ``stop`` (iterations), ``price * dR/dtheta`` joins the
-    distortion's gradient; the models are measured again every ``REFRESH_ITERATIONS`` iterations and when
-    the count changes."""
+    distortion's gradient, R for the steps of ``rule`` (one of ``core.step_rule.STEP_RULES``); the models
+    are measured again every ``REFRESH_ITERATIONS`` iterations and when the count changes."""
 
-    def __init__(self, slope: float, start: int, stop: int) -> None:
-        self.slope, self.start, self.stop = slope, start, stop
+    def __init__(self, slope: float, start: int, stop: int, rule: str = "auto") -> None:
+        self.slope, self.start, self.stop, self.rule = slope, start, stop, rule
         self.model: RateModel | None = None
         self.measured_at = -REFRESH_ITERATIONS
         self.count = 0
@@ -227,6 +228,6 @@ class RateTerm:
         """The current models, measured again when stale or when the count has changed."""
         stale = iteration - self.measured_at >= REFRESH_ITERATIONS or self.count != len(gaussians)
         if self.model is None or stale:
-            self.model = RateModel.measure(gaussians, mse, self.slope)
+            self.model = RateModel.measure(gaussians, mse, self.slope, self.rule)
             self.measured_at, self.count = iteration, len(gaussians)
         return self.model

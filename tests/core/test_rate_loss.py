@@ -9,7 +9,7 @@ from lgi_kernels import RenderMode
 from lgi_studio.core.fit import FitConfig, run_fit
 from lgi_studio.core.rate_loss import CostTable, RateModel, signed_table, stream_table
 from lgi_studio.core.schemes import with_steps
-from lgi_studio.core.step_rule import colour_step, operating_steps
+from lgi_studio.core.step_rule import colour_step, encoder_scheme
 from tests.core.test_fit import synthetic
 
 SUM = RenderMode.ACCUMULATED_SUM
@@ -22,13 +22,14 @@ def fitted():
     return run_fit(image, FitConfig(count=400, iterations=80)).gaussians, image
 
 
-def coded_bits(g, image) -> dict[str, int]:
-    """Bits of each part of the file the encoder's scheme writes for ``g`` (no refit: the fit's colours)."""
+def coded_bits(g, image, rule: str = "auto") -> dict[str, int]:
+    """Bits of each part of the file the encoder's scheme writes for ``g`` under the step ``rule`` (no
+    refit: the fit's colours)."""
     mse = float(np.mean((g.render() - image) ** 2))
     width, height = g.native_size
-    scheme = with_steps(
-        "lgi-sq", operating_steps(len(g), width, height), colour_step(math.sqrt(mse), len(g), width, height)
-    )
+    scheme = encoder_scheme("lgi-sq", rule, len(g), g.native_size)
+    if rule == "auto":
+        scheme = with_steps("lgi-sq", scheme.steps, colour_step(math.sqrt(mse), len(g), width, height))
     quantized = scheme.quantize(g, SUM, scheme.train(g, SUM, None))
     return {name: 8 * len(part) for name, part in scheme.pack_parts(quantized).items()}
 
@@ -57,11 +58,12 @@ def test_stream_costs_are_the_coders_model_bits():
     assert entropy <= estimate <= 1.02 * entropy  # the Student-t is close to the empirical entropy
 
 
-def test_estimate_matches_the_coders_bits_on_a_fitted_set(fitted):
+@pytest.mark.parametrize("rule", ["auto", "fixed"])
+def test_estimate_matches_the_coders_bits_on_a_fitted_set(fitted, rule):
     g, image = fitted
     mse = float(np.mean((g.render() - image) ** 2))
-    estimate, _, _ = RateModel.measure(g, mse, 3.0).rate(g.chol, g.colors)
-    coded = coded_bits(g, image)
+    estimate, _, _ = RateModel.measure(g, mse, 3.0, rule).rate(g.chol, g.colors)
+    coded = coded_bits(g, image, rule)
     assert estimate.keys() == coded.keys()
     for part in ("sizes", "angles", "colours"):
         assert estimate[part] == pytest.approx(coded[part], rel=0.04), part
