@@ -162,12 +162,22 @@ def lgi_setting(codec: str, count: int, codebook: int, iterations: int) -> str:
     return f"n{count}-cb{codebook}-it{iterations}" if OURS[codec][0] == "lgi" else f"n{count}-it{iterations}"
 
 
+def fit_tag(cfg) -> str:
+    """What a kept fit's name adds for the settings it depends on besides picture, count and iterations: the
+    rate term's slope and step rule where the fit has one (``core.fit._rate_term``)."""
+    if cfg.rate_slope > 0 and cfg.scheme == "lgi-sq":
+        return f"-rate{cfg.rate_slope:g}-{cfg.quant_steps}"
+    return ""
+
+
 def run_lgi(codec: str, count: int, codebook: int, iterations: int, path: Path, files: Path) -> Point:
     """Encode with our codec, write the ``.lgi``, read it back and score the decoded render.
 
     A fit without QA does not depend on the scheme or its steps, so it is kept (``files/float``, scheme float32,
     with its fit time) and codecs without QA quantize a kept fit of the same picture, count and iterations
-    instead of fitting again; their encode time is the kept fit time plus their own quantization."""
+    instead of fitting again; their encode time is the kept fit time plus their own quantization. The rate
+    term (``lgi-sq`` only) makes a fit depend on the step rule it prices, so those fits are kept per rule and
+    slope (``fit_tag``), and kept fits made before it are not reused for them."""
     from PIL import Image
 
     from lgi_studio import codec as pipeline
@@ -188,7 +198,7 @@ def run_lgi(codec: str, count: int, codebook: int, iterations: int, path: Path, 
         quant_steps=steps,
     )
     image = original.astype(np.float32) / 255.0
-    kept = files / "float" / f"{path.stem}-n{count}-it{iterations}.lgi"
+    kept = files / "float" / f"{path.stem}-n{count}-it{iterations}{fit_tag(cfg)}.lgi"
     setting = lgi_setting(codec, count, codebook, iterations)
     target = files / codec / f"{path.stem}-{setting}.lgi"
     target.parent.mkdir(parents=True, exist_ok=True)
