@@ -25,7 +25,7 @@ from lgi_kernels import (
 )
 
 from .count import adaptive_count
-from .densify import MEAN_MARGIN, prune_and_densify
+from .densify import MEAN_MARGIN
 from .init import initialize
 from .metrics import psnr_8bit, ssim_with_gradient
 from .model import Gaussians
@@ -40,6 +40,7 @@ from .refit import (
     run_steps,
 )
 from .registry import codebook_problem
+from .schedule import Resolutions, Schedule, densify_at, upsampled
 from .scheme_names import DEFAULT_SCHEME, PRESETS, SCHEMES
 from .schemes import LgiScalarColourScheme, Quantized, Scheme, get_scheme, scheme_of, with_steps
 from .step_rule import STEP_RULES, colour_step, encoder_scheme
@@ -79,6 +80,7 @@ class FitConfig:
     codebook_size: int | None = None
     quant_steps: str = "auto"
     rd_prune: bool = True  # drop the Gaussians not worth their bits where that makes a better file (core.rate)
+    schedule: Schedule = field(default_factory=Schedule)  # coarse-to-fine resolutions (core.schedule)
 
     def __post_init__(self) -> None:
         problems = []
@@ -515,7 +517,7 @@ def fit(image: np.ndarray, cfg: FitConfig) -> Generator[FitProgress, None, FitRe
     gaussians = initialize(image, start_count, rng, cfg.init, cfg.mode, max_sigma_px=cap)
     adam = Adam(cfg.steps.per_parameter(width, height), len(gaussians))
     frozen = ("opacities",) if cfg.mode is RenderMode.ACCUMULATED_SUM else ()
-    settings = gaussians.raster_settings(mode=cfg.mode)
+    resolutions = Resolutions(image, cfg.schedule, cfg.mode, cfg.fit_iterations)
     schedule = _densify_schedule(cfg, target, start_count)
     total = cfg.total_iterations
     qa_start = cfg.qa_start_iteration
@@ -527,8 +529,12 @@ def fit(image: np.ndarray, cfg: FitConfig) -> Generator[FitProgress, None, FitRe
         if in_qa and qa is None:
             qa, adam, gaussians = _start_qa(cfg, gaussians, adam, image)
         shown = qa.view(gaussians, it) if in_qa else gaussians
-        render, ctx, mse, loss, v_image = _render_and_loss(cfg.loss, shown, settings, image)
-        grads = rasterize_backward(ctx, v_image)
+        level, changed = resolutions.at(it, in_qa)
+        if changed:
+            adam.restart()
+        drawn, rho = level.shown(shown)
+        render, ctx, mse, loss, v_image = _render_and_loss(cfg.loss, drawn, level.settings, level.image)
+        grads = level.gradients(rasterize_backward(ctx, v_image), shown, rho)
         scale = _step_scale(cfg, it)
         adam.step(gaussians, grads, scale, frozen + (qa.frozen if in_qa else ()))
         if in_qa:
@@ -536,13 +542,13 @@ def fit(image: np.ndarray, cfg: FitConfig) -> Generator[FitProgress, None, FitRe
         constrain(gaussians, cfg.mode, cap)
         canonical_chol(gaussians)
         if it + 1 in schedule:
-            gaussians = prune_and_densify(gaussians, adam, image, render, schedule[it + 1], rng, cfg.mode, cap)
+            gaussians = densify_at(level, gaussians, adam, render, schedule[it + 1], rng, cfg.mode, cap)
         elapsed = time.perf_counter() - start_time
         psnr = 10.0 * math.log10(1.0 / max(mse, 1e-12))
         preview = None
         if elapsed - last_preview >= cfg.preview_interval_s or it + 1 == total:
             last_preview = elapsed
-            preview = (np.clip(render, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+            preview = (np.clip(upsampled(render, level), 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
         for key, value in zip(history, (it + 1, loss, psnr, elapsed, len(gaussians)), strict=True):
             history[key][it] = value
         bits = qa.bits if in_qa else len(gaussians) * float_bits_per_gaussian(cfg.mode)

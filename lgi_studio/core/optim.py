@@ -76,6 +76,13 @@ class Adam:
             update = (scale * self.steps[name] / c1) * m / (np.sqrt(v / c2) + self.eps)
             setattr(gaussians, name, (getattr(gaussians, name) - update).astype(np.float32))
 
+    def restart(self) -> None:
+        """Forget the moments and the step count (the gradients' scale changed, e.g. a new resolution)."""
+        self.t = 0
+        for state in (self.m, self.v):
+            for value in state.values():
+                value.fill(0.0)
+
     def keep(self, index: np.ndarray) -> None:
         """Follow a prune: keep the state of the selected Gaussians only."""
         for state in (self.m, self.v):
