@@ -30,6 +30,7 @@ from .init import initialize
 from .metrics import psnr_8bit, ssim_with_gradient
 from .model import Gaussians
 from .optim import Adam, StepSizes, cosine_decay
+from .plateau import PlateauRule, PlateauWatch
 from .quantize import MAX_CODEBOOK, MIN_CODEBOOK
 from .rate import best, evaluate, worth_their_bits
 from .refit import (
@@ -81,6 +82,7 @@ class FitConfig:
     quant_steps: str = "auto"
     rd_prune: bool = True  # drop the Gaussians not worth their bits where that makes a better file (core.rate)
     schedule: Schedule = field(default_factory=Schedule)  # coarse-to-fine resolutions (core.schedule)
+    plateau: PlateauRule | None = None  # end the float fit once it stops improving (core.plateau); not with QA
 
     def __post_init__(self) -> None:
         problems = []
@@ -522,6 +524,7 @@ def fit(image: np.ndarray, cfg: FitConfig) -> Generator[FitProgress, None, FitRe
     total = cfg.total_iterations
     qa_start = cfg.qa_start_iteration
     qa = None
+    watch = PlateauWatch(cfg.plateau) if cfg.plateau is not None and qa_start is None else None
     history = {k: np.zeros(total) for k in ("iteration", "loss", "psnr", "elapsed", "count")}
     last_preview = -math.inf
     for it in range(total):
@@ -564,7 +567,8 @@ def fit(image: np.ndarray, cfg: FitConfig) -> Generator[FitProgress, None, FitRe
             preview,
             qa_start if in_qa else None,
         )
-        if command == STOP:
+        flat = watch is not None and watch.update(mse, level.factor == 1, it + 1 in schedule)
+        if command == STOP or flat:
             history = {key: values[: it + 1] for key, values in history.items()}
             break
     final = gaussians.render(mode=cfg.mode)
