@@ -519,7 +519,7 @@ def fit(image: np.ndarray, cfg: FitConfig) -> Generator[FitProgress, None, FitRe
     gaussians = initialize(image, start_count, rng, cfg.init, cfg.mode, max_sigma_px=cap)
     adam = Adam(cfg.steps.per_parameter(width, height), len(gaussians))
     frozen = ("opacities",) if cfg.mode is RenderMode.ACCUMULATED_SUM else ()
-    resolutions = Resolutions(image, cfg.schedule, cfg.mode, cfg.fit_iterations)
+    resolutions = Resolutions(image, cfg.schedule, cfg.mode, cfg.fit_iterations, target)
     schedule = _densify_schedule(cfg, target, start_count)
     total = cfg.total_iterations
     qa_start = cfg.qa_start_iteration

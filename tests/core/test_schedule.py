@@ -27,14 +27,14 @@ def _gaussians(width: int, height: int, n: int = 150, seed: int = 0) -> tuple[np
 
 
 def test_iterations_run_coarsest_first_then_full():
-    schedule = Schedule(((0.3, 4), (0.2, 2)))
+    schedule = Schedule(((0.3, 4), (0.2, 2)), min_side=16)
     factors = [schedule.factor_at(it, 100) for it in range(100)]
     assert factors == [4] * 30 + [2] * 20 + [1] * 50
     assert Schedule().factor_at(0, 100) == 1
 
 
 def test_resolutions_say_when_the_level_changes_and_end_at_full_size():
-    resolutions = Resolutions(synthetic(160, 128), Schedule(((0.2, 4), (0.2, 2))), SUM, 10)
+    resolutions = Resolutions(synthetic(160, 128), Schedule(((0.2, 4), (0.2, 2)), min_side=16), SUM, 10)
     seen = [resolutions.at(it) for it in range(12)]
     assert [level.factor for level, _ in seen] == [4, 4, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1]
     assert [changed for _, changed in seen] == [False, False, True, False, True] + [False] * 7
@@ -49,7 +49,7 @@ def test_a_schedule_must_leave_full_resolution_and_downscale(levels):
 
 def test_levels_are_block_means_of_the_covered_crop():
     image = synthetic(131, 97)
-    levels = build_levels(image, Schedule(((0.3, 4), (0.2, 2))), SUM)
+    levels = build_levels(image, Schedule(((0.3, 4), (0.2, 2)), min_side=16), SUM)
     assert sorted(levels) == [1, 2, 4]
     quarter = levels[4]
     assert quarter.image.shape == (24, 32, 3)
@@ -59,8 +59,12 @@ def test_levels_are_block_means_of_the_covered_crop():
 
 
 def test_small_pictures_and_alpha_fits_stay_at_full_resolution():
-    schedule = Schedule(((0.5, 4),))
+    schedule = Schedule(((0.5, 4),), min_side=16)
     assert sorted(build_levels(synthetic(100, 60), schedule, SUM)) == [1]  # 60 // 4 < 16 px
+    assert sorted(build_levels(synthetic(160, 160), schedule, SUM, count=50)) == [1, 4]
+    assert sorted(build_levels(synthetic(160, 160), schedule, SUM, count=51)) == [1]  # 1600 px < 32 x 51
+    assert sorted(build_levels(synthetic(512, 512), Schedule(((0.5, 4),)), SUM)) == [1, 4]
+    assert sorted(build_levels(synthetic(500, 500), Schedule(((0.5, 4),)), SUM)) == [1]  # 125 < 128 px
     assert sorted(build_levels(synthetic(160, 160), schedule, RenderMode.ALPHA)) == [1]
     assert Resolutions(synthetic(100, 60), schedule, SUM, 10).at(0)[0].factor == 1
 
@@ -70,7 +74,7 @@ def test_a_coarse_render_is_the_block_mean_of_the_full_render(factor):
     """The grown floor and the mass scale make the coarse picture what averaging the full one gives; the
     plain floor-scaled render (the peak kept) is several times further off."""
     image, gaussians = _gaussians(128, 96)
-    level = build_levels(image, Schedule(((0.5, factor),)), SUM)[factor]
+    level = build_levels(image, Schedule(((0.5, factor),), min_side=16), SUM)[factor]
     h, w = level.image.shape[:2]
     full = gaussians.render(mode=SUM)[: h * factor, : w * factor]
     expected = full.reshape(h, factor, w, factor, 3).mean(axis=(1, 3))
@@ -87,7 +91,7 @@ def test_the_mass_scales_shape_gradient_matches_finite_differences():
     """d log(rho) / d(chol) against central differences in float64 (rho is smooth; the kernels' own shape
     gradients are checked in tests/kernels)."""
     image, gaussians = _gaussians(96, 64, n=40, seed=3)
-    level = build_levels(image, Schedule(((0.5, 4),)), SUM)[4]
+    level = build_levels(image, Schedule(((0.5, 4),), min_side=16), SUM)[4]
     analytic = level._log_rho_chol_gradient(gaussians)
     chol = gaussians.chol.astype(np.float64)
     numeric = np.zeros_like(chol)
@@ -106,7 +110,7 @@ def test_coarse_gradients_follow_the_mass_scale():
     """Colour gradients equal central differences of the coarse loss; a Gaussian whose kernel gradient
     for l21 is small gets most of its shape gradient through rho, and the sum matches the differences."""
     image, gaussians = _gaussians(96, 64, n=40, seed=3)
-    level = build_levels(image, Schedule(((0.5, 2),)), SUM)[2]
+    level = build_levels(image, Schedule(((0.5, 2),), min_side=16), SUM)[2]
 
     def loss(g: Gaussians) -> float:
         drawn, _ = level.shown(g)
@@ -139,7 +143,7 @@ def test_densifying_on_a_coarse_level_places_gaussians_in_frame_coordinates():
     image[40:56, 80:100] = 1.0  # nearly the only error: a bright patch
     gaussians = initialize(image, 60, np.random.default_rng(0), "random", SUM)
     gaussians.colors[:] = 0.01
-    level = build_levels(image, Schedule(((0.5, 4),)), SUM)[4]
+    level = build_levels(image, Schedule(((0.5, 4),), min_side=16), SUM)[4]
     drawn, _ = level.shown(gaussians)
     render, _ = rasterize_forward(*drawn.arrays(), level.settings)
     adam = Adam(StepSizes().per_parameter(130, 96), len(gaussians))
@@ -156,7 +160,7 @@ def test_densifying_on_a_coarse_level_places_gaussians_in_frame_coordinates():
 
 def test_previews_of_a_coarse_render_have_the_pictures_size():
     image = synthetic(131, 97)
-    level = build_levels(image, Schedule(((0.5, 2),)), SUM)[2]
+    level = build_levels(image, Schedule(((0.5, 2),), min_side=16), SUM)[2]
     coarse = np.arange(48 * 65 * 3, dtype=np.float32).reshape(48, 65, 3)
     big = upsampled(coarse, level)
     assert big.shape == (97, 131, 3)
@@ -165,11 +169,14 @@ def test_previews_of_a_coarse_render_have_the_pictures_size():
 
 
 def test_a_coarse_to_fine_fit_is_reproducible_and_close_to_the_plain_fit():
-    """Seeded c2f fits are bit-identical; 40% of a small fit at 1/2 and 1/4 size stays within 0.5 dB of the
-    full-resolution fit of the same budget (and previews keep the picture's size)."""
+    """Seeded c2f fits are bit-identical; with 40% of a small fit at 1/4 and 1/2 size it ends within 0.5 dB
+    of the full-resolution fit of the same budget, and previews keep the picture's size."""
     image = synthetic(128, 128, seed=2)
-    plain = FitConfig(count=300, iterations=120, seed=5, preview_interval_s=0.0)
-    c2f = FitConfig(count=300, iterations=120, seed=5, preview_interval_s=0.0, schedule=Schedule(((0.2, 4), (0.2, 2))))
+    schedule = Schedule(((0.2, 4), (0.2, 2)), min_side=16, min_pixels_per_gaussian=8.0)
+    resolutions = Resolutions(image, schedule, SUM, 120, 120)
+    assert [resolutions.at(it)[0].factor for it in (0, 23, 24, 47, 48)] == [4, 4, 2, 2, 1]
+    plain = FitConfig(count=120, iterations=120, seed=5, preview_interval_s=0.0)
+    c2f = FitConfig(count=120, iterations=120, seed=5, preview_interval_s=0.0, schedule=schedule)
     shapes = {step.preview.shape for step in fit(image, c2f)}
     assert shapes == {(128, 128, 3)}
     a, b = run_fit(image, c2f), run_fit(image, c2f)
