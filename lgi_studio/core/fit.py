@@ -30,7 +30,7 @@ from .init import initialize
 from .metrics import psnr_8bit, ssim_with_gradient
 from .model import Gaussians
 from .optim import Adam, StepSizes, cosine_decay
-from .plateau import PlateauRule, PlateauWatch
+from .plateau import DEFAULT_PLATEAU, PlateauRule, PlateauWatch
 from .quantize import MAX_CODEBOOK, MIN_CODEBOOK
 from .rate import best, evaluate, worth_their_bits
 from .refit import (
@@ -83,7 +83,7 @@ class FitConfig:
     quant_steps: str = "auto"
     rd_prune: bool = True  # drop the Gaussians not worth their bits where that makes a better file (core.rate)
     schedule: Schedule = COARSE_TO_FINE  # coarse-to-fine resolutions (core.schedule)
-    plateau: PlateauRule | None = None  # end the float fit once it stops improving (core.plateau); not with QA
+    plateau: PlateauRule | None = DEFAULT_PLATEAU  # end the float fit when it stops improving; not with QA
 
     def __post_init__(self) -> None:
         problems = []
