@@ -549,8 +549,9 @@ def fit(image: np.ndarray, cfg: FitConfig) -> Generator[FitProgress, None, FitRe
             gaussians = densify_at(level, gaussians, adam, render, schedule[it + 1], rng, cfg.mode, cap)
         elapsed = time.perf_counter() - start_time
         psnr = 10.0 * math.log10(1.0 / max(mse, 1e-12))
+        flat = watch is not None and watch.update(mse, level.factor == 1, it + 1 in schedule)
         preview = None
-        if elapsed - last_preview >= cfg.preview_interval_s or it + 1 == total:
+        if elapsed - last_preview >= cfg.preview_interval_s or it + 1 == total or flat:
             last_preview = elapsed
             preview = (np.clip(upsampled(render, level), 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
         for key, value in zip(history, (it + 1, loss, psnr, elapsed, len(gaussians)), strict=True):
@@ -568,7 +569,6 @@ def fit(image: np.ndarray, cfg: FitConfig) -> Generator[FitProgress, None, FitRe
             preview,
             qa_start if in_qa else None,
         )
-        flat = watch is not None and watch.update(mse, level.factor == 1, it + 1 in schedule)
         if command == STOP or flat:
             history = {key: values[: it + 1] for key, values in history.items()}
             break

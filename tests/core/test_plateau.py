@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from lgi_studio.core.fit import FitConfig, run_fit
+from lgi_studio.core.fit import FitConfig, fit, run_fit
 from lgi_studio.core.plateau import PlateauRule, PlateauWatch
 from tests.core.test_fit import synthetic
 
@@ -70,7 +70,9 @@ def test_a_fit_ends_at_its_plateau_but_not_during_qa():
     fit with QA runs its whole budget."""
     image = synthetic()
     rule = PlateauRule(window=10, min_gain_db=100.0)
-    cfg = FitConfig(count=60, iterations=200, densify_at=(0.02,), plateau=rule)
+    cfg = FitConfig(count=60, iterations=200, densify_at=(0.02,), plateau=rule, preview_interval_s=60.0)
+    steps = list(fit(image, cfg))
+    assert steps[-1].preview is not None  # the last step shows where it ended
     result = run_fit(image, cfg)
     assert len(result.history["iteration"]) == 30
     assert result.history["iteration"][-1] == 30
