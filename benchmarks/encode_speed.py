@@ -5,8 +5,8 @@ Run: ``python benchmarks/encode_speed.py --baseline VENV`` where VENV holds the 
 what is measured is what ships) in its own long-lived worker process; for every picture and count the two
 sides encode in turn (the side that goes first alternates), then each file is read back, decoded and
 scored. Prints encode seconds (wall, and CPU seconds of the worker process, all its threads: steadier than
-wall time when other work shares the machine), iterations run, file bytes and file PSNR per side, and their
-ratios.
+wall time when other work shares the machine), iterations run, file bytes and file PSNR per side, their
+ratios, and the PSNR difference at equal bytes (files of different sizes compared along the curve).
 
 The default set is the six rate-distortion counts of ``rd_kodak.py`` on four Kodak pictures; ``--pictures``,
 ``--counts`` and ``--iterations`` shrink it for a contended machine (say so when quoting the figures).
@@ -78,6 +78,10 @@ def _side(python: str) -> Side:
 
 
 def _row(picture: str, count: int, ours: dict, base: dict) -> dict[str, str]:
+    """One table row; "at base bytes" is our file's PSNR moved along the local rate-distortion line to the
+    baseline's size (``core.rate.psnr_at_rate``, 3 dB per unit of ln(bytes)), minus the baseline's."""
+    from lgi_studio.core.rate import psnr_at_rate
+
     return {
         "picture": picture,
         "N": f"{count}",
@@ -94,6 +98,7 @@ def _row(picture: str, count: int, ours: dict, base: dict) -> dict[str, str]:
         "ours dB": f"{ours['psnr']:.2f}",
         "base dB": f"{base['psnr']:.2f}",
         "dB diff": f"{ours['psnr'] - base['psnr']:+.2f}",
+        "at base bytes": f"{psnr_at_rate(ours['psnr'], ours['bytes'], base['bytes']) - base['psnr']:+.2f}",
     }
 
 
