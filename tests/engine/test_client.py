@@ -160,6 +160,18 @@ def test_a_command_the_fit_cannot_take_is_refused_not_dropped(client, tmp_path):
     assert client.wait_for(ev.Refused, TIMEOUT_S) == ev.Refused("pause", "no fit is running")
 
 
+def sent_all(client: EngineClient, folder) -> None:
+    """Wait until the engine has answered every command sent so far, without reading an answer: it carries
+    out commands in order, so once a PNG export sent last is on disk, every earlier answer is in the pipe.
+    (A fixed sleep did not know: on a loaded machine the engine may not have got that far.)"""
+    marker = folder / "answered.png"
+    client.send(cmd.ExportPng(str(marker)))
+    deadline = time.monotonic() + TIMEOUT_S
+    while not marker.exists():
+        assert time.monotonic() < deadline, "the engine never got to the last command"
+        time.sleep(0.01)
+
+
 def test_frames_of_several_sizes_sent_before_any_is_read_all_arrive(client, tmp_path):
     """A render at another size replaced the one frame buffer, unlinking a frame not yet read."""
     client.send(small_fit(picture(tmp_path / "p.png")))
@@ -167,7 +179,7 @@ def test_frames_of_several_sizes_sent_before_any_is_read_all_arrive(client, tmp_
     sizes = [(10, 8), (12, 9), (14, 11)]
     for size in sizes:
         client.send(cmd.Render(size=size, tag=str(size)))
-    time.sleep(1.0)  # let the engine send all three before the first is read
+    sent_all(client, tmp_path)  # all three sent before the first is read
     frames = [client.wait_for(ev.Rendered, TIMEOUT_S).frame.shape for _ in sizes]
     assert frames == [(height, width, 3) for width, height in sizes]
 
@@ -178,7 +190,7 @@ def test_a_frame_dropped_before_it_was_read_is_an_error_not_a_crash(client, tmp_
     sizes = [(8 + i, 8) for i in range(BUFFER_SHAPES + 2)]
     for size in sizes:
         client.send(cmd.Render(size=size))
-    time.sleep(1.0)  # all sent before any is read: the two oldest blocks are gone
+    sent_all(client, tmp_path)  # all sent before any is read: the two oldest blocks are gone
     answers = [client.receive(TIMEOUT_S) for _ in sizes]
     assert [type(a) for a in answers] == [ev.Error] * 2 + [ev.Rendered] * BUFFER_SHAPES
     assert "a picture from the engine was lost (rendered" in answers[0].message
