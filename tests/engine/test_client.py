@@ -227,7 +227,7 @@ def test_an_export_during_the_measure_writes_the_measured_file(client, tmp_path)
 
 def test_a_slider_move_cancels_the_measure_and_a_waiting_export_fails_aloud(client, tmp_path):
     client.send(small_fit(picture(tmp_path / "p.png"), count=60))
-    client.wait_for(ev.Finished, TIMEOUT_S)
+    client.wait_for(ev.Warmed, TIMEOUT_S)  # after Finished: so the two answers read below are the only ones
     out = tmp_path / "out.lgi"
     client.send(cmd.Export(str(out)))
     client.send(cmd.Requantize(16))
