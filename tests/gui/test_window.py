@@ -218,13 +218,15 @@ def test_error_dialogs_do_not_stack(window):
     assert "second" in boxes[0].text()
 
 
-def test_a_corrupt_lgi_leaves_no_name_in_the_title(qtbot, window, picture, tmp_path):
+def test_a_corrupt_lgi_leaves_no_name_in_the_title_and_the_picture_open(qtbot, window, picture, tmp_path):
     window.open_image(picture)
     bad = tmp_path / "bad.lgi"
     bad.write_bytes(b"\x89LGI\r\n\x1a\n garbage")
     window.open_image(bad)
     qtbot.waitUntil(lambda: window.status.text().startswith("Error: "), timeout=TIMEOUT_MS)
-    assert window.windowTitle() == "LGI Studio"
+    assert window.windowTitle() == "LGI Studio — pic.png"
+    assert window.pair.original is window.session.picture.pixels
+    assert window.actions["start"].isEnabled()
 
 
 def test_exports_metrics_from_the_results_own_settings(qtbot, window, picture, tmp_path):
