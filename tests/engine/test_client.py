@@ -128,9 +128,9 @@ def test_commands_are_answered_while_the_codebooks_warm(client, tmp_path):
     latencies, _ = _latencies_until(client)
     assert len(latencies) >= 5, "the warm-up ended too soon to measure anything"
     # waiting behind one codebook size took 0.28-1.00 s here (median 0.45 s); answering at once takes
-    # milliseconds, with a scheduler's tail of up to ~170 ms when the machine is loaded
+    # milliseconds. The slowest answer is the scheduler's on a loaded machine (7 s seen at load 10), so the
+    # p99 bound lives in benchmarks/gui_responsiveness.py, and the test asserts the median.
     assert np.median(latencies) < ANSWER_S / 4, f"median answer {np.median(latencies):.2f} s"
-    assert max(latencies) < 2.5 * ANSWER_S, f"slowest answer {max(latencies):.2f} s of {len(latencies)}"
 
 
 def test_start_right_after_a_large_fit_is_answered_at_once(client, tmp_path):
@@ -209,8 +209,8 @@ def test_commands_are_answered_while_the_file_is_measured(client, tmp_path):
     assert measured.bytes > 0
     assert measured.scheme == "lgi"
     assert measured.psnr > 10
+    # as above: the median here, the p99 in the benchmark
     assert np.median(latencies) < ANSWER_S / 4, f"median answer {np.median(latencies):.2f} s, measure {took:.2f} s"
-    assert max(latencies) < 2.5 * ANSWER_S, f"slowest answer {max(latencies):.2f} s of {len(latencies)}"
     assert len(latencies) >= 5, f"the measure ({took:.2f} s) ended too soon to measure anything"
 
 
