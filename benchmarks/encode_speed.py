@@ -4,7 +4,9 @@ Run: ``python benchmarks/encode_speed.py --baseline VENV`` where VENV holds the 
 (``pip install -e .``). Each side runs ``lgi encode`` with its default settings (the CLI's own ``main``, so
 what is measured is what ships) in its own long-lived worker process; for every picture and count the two
 sides encode in turn (the side that goes first alternates), then each file is read back, decoded and
-scored. Prints encode seconds, file bytes and file PSNR per side, and their ratios.
+scored. Prints encode seconds (wall, and CPU seconds of the worker process, all its threads: steadier than
+wall time when other work shares the machine), iterations run, file bytes and file PSNR per side, their
+ratios, and the PSNR difference at equal bytes (files of different sizes compared along the curve).
 
 The default set is the six rate-distortion counts of ``rd_kodak.py`` on four Kodak pictures; ``--pictures``,
 ``--counts`` and ``--iterations`` shrink it for a contended machine (say so when quoting the figures).
@@ -42,18 +44,23 @@ def _encode_here(request: dict) -> dict:
     from lgi_studio.core.metrics import psnr_8bit
     from lgi_studio.io.lgi_format import read_lgi
 
+    metrics = request["output"] + ".json"
     argv = ["encode", "-i", request["picture"], "-o", request["output"], "-n", str(request["count"]), "--quiet"]
+    argv += ["--metrics-json", metrics]
     if request.get("iterations"):
         argv += ["--iterations", str(request["iterations"])]
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     with contextlib.redirect_stdout(io.StringIO()):
         status = main(argv)
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+    with open(metrics) as handle:
+        iterations = len(json.load(handle)["history"]["iteration"])
     with Image.open(request["picture"]) as im:
         original = np.asarray(im.convert("RGB"))
     decoded = read_lgi(request["output"]).gaussians().render()
     psnr = psnr_8bit(decoded, original.astype(np.float32) / 255.0)
-    return {"status": status, "seconds": seconds, "bytes": os.path.getsize(request["output"]), "psnr": psnr}
+    size = os.path.getsize(request["output"])
+    return {"status": status, "seconds": seconds, "cpu": cpu, "iterations": iterations, "bytes": size, "psnr": psnr}
 
 
 def worker() -> None:
@@ -71,17 +78,27 @@ def _side(python: str) -> Side:
 
 
 def _row(picture: str, count: int, ours: dict, base: dict) -> dict[str, str]:
+    """One table row; "at base bytes" is our file's PSNR moved along the local rate-distortion line to the
+    baseline's size (``core.rate.psnr_at_rate``, 3 dB per unit of ln(bytes)), minus the baseline's."""
+    from lgi_studio.core.rate import psnr_at_rate
+
     return {
         "picture": picture,
         "N": f"{count}",
         "ours s": f"{ours['seconds']:.1f}",
         "base s": f"{base['seconds']:.1f}",
         "time ratio": f"{ours['seconds'] / base['seconds']:.2f}",
+        "ours cpu s": f"{ours['cpu']:.1f}",
+        "base cpu s": f"{base['cpu']:.1f}",
+        "cpu ratio": f"{ours['cpu'] / base['cpu']:.2f}",
+        "ours it": f"{ours['iterations']}",
+        "base it": f"{base['iterations']}",
         "ours bytes": f"{ours['bytes']}",
         "base bytes": f"{base['bytes']}",
         "ours dB": f"{ours['psnr']:.2f}",
         "base dB": f"{base['psnr']:.2f}",
         "dB diff": f"{ours['psnr'] - base['psnr']:+.2f}",
+        "at base bytes": f"{psnr_at_rate(ours['psnr'], ours['bytes'], base['bytes']) - base['psnr']:+.2f}",
     }
 
 
@@ -112,9 +129,11 @@ def main() -> None:
     for side in sides.values():
         side.close()
     print_table(rows)
-    total = {name: sum(float(r[f"{name} s"]) for r in rows) for name in ("ours", "base")}
-    print(f"total encode time: ours {total['ours']:.0f} s, baseline {total['base']:.0f} s "
-          f"(ratio {total['ours'] / total['base']:.2f}); load average after: {os.getloadavg()}")  # fmt: skip
+    for kind in ("s", "cpu s"):
+        total = {name: sum(float(r[f"{name} {kind}"]) for r in rows) for name in ("ours", "base")}
+        print(f"total encode {kind}: ours {total['ours']:.0f}, baseline {total['base']:.0f} "
+              f"(ratio {total['ours'] / total['base']:.2f})")  # fmt: skip
+    print(f"load average after: {os.getloadavg()}")
 
 
 if __name__ == "__main__":

@@ -206,7 +206,7 @@ def _cmd_encode(args: argparse.Namespace) -> int:
         "count": encoded.quantized.n if encoded is not None else len(result.gaussians),
         "render_mode": cfg.mode.value,
         "preset": cfg.preset,
-        "iterations": cfg.total_iterations,
+        "iterations": len(result.history["iteration"]),  # what ran: a plateau (core.plateau) may end it early
         "seed": cfg.seed,
         "backend": backend,
         "psnr": round(result.psnr, 4),
@@ -215,7 +215,7 @@ def _cmd_encode(args: argparse.Namespace) -> int:
         "file_bytes": file_bytes,
         "bpp": round(8 * file_bytes / (width * height), 4) if file_bytes else None,
         "seconds": round(result.elapsed, 3),
-        "iterations_per_second": round(cfg.total_iterations / result.elapsed, 2),
+        "iterations_per_second": round(len(result.history["iteration"]) / result.elapsed, 2),
     }
     if encoded is not None and encoded.target is not None:
         summary.update(target=encoded.target.target.asked, target_met=encoded.target.met, fits=encoded.target.fits)

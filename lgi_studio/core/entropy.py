@@ -302,8 +302,11 @@ def decode_uniform(
     expects (checked before decoding; a stream that differs would not re-encode to itself)."""
     n, pos = _read_count(data, pos, count)
     alphabet, pos = read_varint(data, pos)
-    if not 2 <= alphabet <= MAX_UNIFORM or (size is not None and alphabet != size):
+    if not 2 <= alphabet <= MAX_UNIFORM:
         msg = f"uniform stream alphabet of {alphabet} symbols is out of range"
+        raise EntropyError(msg)
+    if size is not None and alphabet != size:
+        msg = f"uniform stream alphabet of {alphabet} symbols does not match the {size} the header declares"
         raise EntropyError(msg)
     if n == 0:
         return np.zeros(0, np.int32), pos

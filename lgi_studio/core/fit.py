@@ -25,11 +25,12 @@ from lgi_kernels import (
 )
 
 from .count import adaptive_count
-from .densify import MEAN_MARGIN, prune_and_densify
+from .densify import MEAN_MARGIN
 from .init import initialize
 from .metrics import psnr_8bit, ssim_with_gradient
 from .model import Gaussians
 from .optim import Adam, StepSizes, cosine_decay
+from .plateau import DEFAULT_PLATEAU, PlateauRule, PlateauWatch
 from .quantize import MAX_CODEBOOK, MIN_CODEBOOK
 from .rate import SLOPE_DB_PER_LN_RATE, best, evaluate, worth_their_bits
 from .rate_loss import RateTerm
@@ -41,6 +42,7 @@ from .refit import (
     run_steps,
 )
 from .registry import codebook_problem
+from .schedule import COARSE_TO_FINE, Resolutions, Schedule, densify_at, upsampled
 from .scheme_names import DEFAULT_SCHEME, PRESETS, SCHEMES
 from .schemes import LgiScalarColourScheme, Quantized, Scheme, get_scheme, scheme_of, with_steps
 from .step_rule import STEP_RULES, colour_step, encoder_scheme
@@ -52,9 +54,10 @@ INIT_METHODS = ("content", "random")
 LOSSES = ("l2", "l1+ssim")
 SSIM_WEIGHT = 0.2
 """Weight of (1 - SSIM) in the l1+ssim loss (the rest is L1), as 3DGS uses."""
-QA_TUNING_STEP_SCALE = 0.3
+QA_TUNING_STEP_SCALE = 0.2
 """Step sizes of ``lgi-sq``'s quantization-aware tuning, as a fraction of the fit's initial ones: on Kodak
-crops 0.3 gained 0.02-0.03 dB more than the fit's final 0.1 (docs/quantization.md)."""
+crops 0.3 of the steps of the time gained 0.02-0.03 dB more than the fit's final 0.1 (docs/quantization.md);
+0.2 of today's 1.5x larger steps (``optim.StepSizes``) is the same step."""
 
 
 @dataclass(frozen=True)
@@ -82,6 +85,8 @@ class FitConfig:
     rd_prune: bool = True  # drop the Gaussians not worth their bits where that makes a better file (core.rate)
     rate_slope: float = SLOPE_DB_PER_LN_RATE  # the loss is D + lambda R at this dB per ln(rate); 0: D alone
     rate_start: float = 0.3  # the fraction of the fit from which the rate term acts (core.rate_loss)
+    schedule: Schedule = COARSE_TO_FINE  # coarse-to-fine resolutions (core.schedule)
+    plateau: PlateauRule | None = DEFAULT_PLATEAU  # end the float fit when it stops improving; not with QA
 
     def __post_init__(self) -> None:
         problems = []
@@ -531,11 +536,12 @@ def fit(image: np.ndarray, cfg: FitConfig) -> Generator[FitProgress, None, FitRe
     gaussians = initialize(image, start_count, rng, cfg.init, cfg.mode, max_sigma_px=cap)
     adam = Adam(cfg.steps.per_parameter(width, height), len(gaussians))
     frozen = ("opacities",) if cfg.mode is RenderMode.ACCUMULATED_SUM else ()
-    settings = gaussians.raster_settings(mode=cfg.mode)
+    resolutions = Resolutions(image, cfg.schedule, cfg.mode, cfg.fit_iterations, target)
     schedule = _densify_schedule(cfg, target, start_count)
     total = cfg.total_iterations
     qa_start = cfg.qa_start_iteration
     qa = None
+    watch = PlateauWatch(cfg.plateau) if cfg.plateau is not None and qa_start is None else None
     history = {k: np.zeros(total) for k in ("iteration", "loss", "psnr", "elapsed", "count")}
     last_preview = -math.inf
     rate = _rate_term(cfg)
@@ -544,8 +550,12 @@ def fit(image: np.ndarray, cfg: FitConfig) -> Generator[FitProgress, None, FitRe
         if in_qa and qa is None:
             qa, adam, gaussians = _start_qa(cfg, gaussians, adam, image)
         shown = qa.view(gaussians, it) if in_qa else gaussians
-        render, ctx, mse, loss, v_image = _render_and_loss(cfg.loss, shown, settings, image)
-        grads = rasterize_backward(ctx, v_image)
+        level, changed = resolutions.at(it, in_qa)
+        if changed:
+            adam.restart()
+        drawn, rho = level.shown(shown)
+        render, ctx, mse, loss, v_image = _render_and_loss(cfg.loss, drawn, level.settings, level.image)
+        grads = level.gradients(rasterize_backward(ctx, v_image), shown, rho)
         if rate is not None:
             grads = rate.add_to(grads, gaussians, mse, it)
         scale = _step_scale(cfg, it)
@@ -555,13 +565,14 @@ def fit(image: np.ndarray, cfg: FitConfig) -> Generator[FitProgress, None, FitRe
         constrain(gaussians, cfg.mode, cap)
         canonical_chol(gaussians)
         if it + 1 in schedule:
-            gaussians = prune_and_densify(gaussians, adam, image, render, schedule[it + 1], rng, cfg.mode, cap)
+            gaussians = densify_at(level, gaussians, adam, render, schedule[it + 1], rng, cfg.mode, cap)
         elapsed = time.perf_counter() - start_time
         psnr = 10.0 * math.log10(1.0 / max(mse, 1e-12))
+        flat = watch is not None and watch.update(mse, level.factor == 1, it + 1 in schedule)
         preview = None
-        if elapsed - last_preview >= cfg.preview_interval_s or it + 1 == total:
+        if elapsed - last_preview >= cfg.preview_interval_s or it + 1 == total or flat:
             last_preview = elapsed
-            preview = (np.clip(render, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+            preview = (np.clip(upsampled(render, level), 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
         for key, value in zip(history, (it + 1, loss, psnr, elapsed, len(gaussians)), strict=True):
             history[key][it] = value
         bits = qa.bits if in_qa else len(gaussians) * float_bits_per_gaussian(cfg.mode)
@@ -577,7 +588,7 @@ def fit(image: np.ndarray, cfg: FitConfig) -> Generator[FitProgress, None, FitRe
             preview,
             qa_start if in_qa else None,
         )
-        if command == STOP:
+        if command == STOP or flat:
             history = {key: values[: it + 1] for key, values in history.items()}
             break
     final = gaussians.render(mode=cfg.mode)

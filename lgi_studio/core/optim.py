@@ -21,12 +21,14 @@ class StepSizes:
     """Adam step sizes at the start of a fit: Adam moves each parameter by about this much per step.
 
     Chosen on 300-iteration fits of kodim03/kodim08 at N=10k (docs/encoder.md): Gaussians start small and
-    must be free to grow, so the Cholesky step is the largest.
+    must be free to grow, so the Cholesky step is the largest. Then raised 1.5x with coarse-to-fine
+    (``core.schedule``): on kodim23 at N=3000, 2000 iterations, the file came out 0.09 dB lower at 4.4%
+    fewer bytes, about 0.04 dB better at equal bytes (docs/encoder.md).
     """
 
-    means_px: float = 0.3
-    chol_px: float = 0.4
-    colors: float = 0.02
+    means_px: float = 0.45
+    chol_px: float = 0.6
+    colors: float = 0.03
     opacities: float = 0.02
 
     def per_parameter(self, width: int, height: int) -> dict[str, np.ndarray]:
@@ -75,6 +77,13 @@ class Adam:
             v += (1.0 - self.beta2) * g * g
             update = (scale * self.steps[name] / c1) * m / (np.sqrt(v / c2) + self.eps)
             setattr(gaussians, name, (getattr(gaussians, name) - update).astype(np.float32))
+
+    def restart(self) -> None:
+        """Forget the moments and the step count (the gradients' scale changed, e.g. a new resolution)."""
+        self.t = 0
+        for state in (self.m, self.v):
+            for value in state.values():
+                value.fill(0.0)
 
     def keep(self, index: np.ndarray) -> None:
         """Follow a prune: keep the state of the selected Gaussians only."""

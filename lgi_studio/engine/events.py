@@ -103,13 +103,15 @@ class Requantized(Event):
 
 @dataclass(frozen=True)
 class Measured(Event):
-    """The file Export .lgi would write now: its bytes, bits per pixel, decoded PSNR (dB) and scheme."""
+    """The file Export .lgi would write now: its bytes, bits per pixel, decoded PSNR (dB), scheme, and the
+    file itself (``data``: the window keeps it, so a kept result can be exported after the next fit)."""
 
     kind: ClassVar[str] = "measured"
     bytes: int
     bpp: float
     psnr: float
     scheme: str
+    data: bytes
 
 
 @dataclass(frozen=True)
@@ -163,12 +165,15 @@ class Exported(Event):
 
 @dataclass(frozen=True)
 class LgiOpened(Event):
+    """A .lgi file decoded: its figures, the bytes read (``data``: exporting it writes them) and its render."""
+
     kind: ClassVar[str] = "lgi_opened"
     path: str
     count: int
     scheme: str
     bytes: int
     bpp: float
+    data: bytes
     frame: np.ndarray | None = None
 
 

@@ -266,12 +266,12 @@ def _measure_steps(session: Session) -> Steps[None]:
     from lgi_studio.io.lgi_format import encode_lgi
 
     quantized = yield from _file_quantized_steps(session)
-    size = len(encode_lgi(quantized))
+    data = encode_lgi(quantized)
     yield None
     render = scheme_of(quantized).dequantize(quantized).render(mode=session.result.config.mode)
     height, width = session.image.shape[:2]
     psnr = psnr_8bit(render, session.image)
-    session.send(ev.Measured(size, 8 * size / (width * height), psnr, quantized.scheme))
+    session.send(ev.Measured(len(data), 8 * len(data) / (width * height), psnr, quantized.scheme, data))
 
 
 def _measure(session: Session, _: cmd.Measure) -> None:
@@ -314,16 +314,16 @@ def _write(session: Session, path: str) -> None:
 
 def _open_lgi(session: Session, request: cmd.OpenLgi) -> None:
     """Decode a .lgi file and send its render at native size."""
-    from lgi_studio.io.lgi_format import read_lgi
+    from lgi_studio.io.lgi_format import read_lgi_with_bytes
 
-    lgi = read_lgi(request.path)
+    lgi, data = read_lgi_with_bytes(request.path)
     header = lgi.header
     session.forget_result()
     session.last_quantized = lgi.quantized  # the overlay colours by this file's codebook, not a previous fit's
     session.shown, session.shown_mode = lgi.gaussians(), header.mode
     frame = to_uint8(session.shown.render(mode=header.mode))
     bpp = 8 * lgi.file_bytes / (header.width * header.height)
-    session.send(ev.LgiOpened(request.path, header.count, header.scheme, lgi.file_bytes, bpp), frame)
+    session.send(ev.LgiOpened(request.path, header.count, header.scheme, lgi.file_bytes, bpp, data), frame)
 
 
 VIEW_HANDLERS: dict[type[cmd.Command], Callable] = {

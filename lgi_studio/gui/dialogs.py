@@ -20,10 +20,18 @@ from lgi_studio import __version__
 LICENCE = "MIT"
 
 
-def ask_unsaved(parent: QWidget, doing: str) -> str:
+def unsaved_question(doing: str, stays_kept: bool) -> str:
+    """The prompt's question: what Discard does depends on whether the compare list keeps the result (with its
+    file, so File > Export Kept Result can still save it) after ``doing``."""
+    if stays_kept:
+        return f"Save it before {doing}? Discarding keeps it in the compare list: File > Export Kept Result saves it."
+    return f"Save it before {doing}? Discarding loses it."
+
+
+def ask_unsaved(parent: QWidget, doing: str, stays_kept: bool = False) -> str:
     """ "save", "discard" or "cancel": what to do with a result not yet saved before ``doing``."""
     box = QMessageBox(QMessageBox.Question, "Unsaved result", "The current result is not saved as .lgi.", parent=parent)
-    box.setInformativeText(f"Save it before {doing}? Discarding keeps it only in the compare list, without export.")
+    box.setInformativeText(unsaved_question(doing, stays_kept))
     box.setStandardButtons(QMessageBox.Save | QMessageBox.Discard | QMessageBox.Cancel)
     box.setDefaultButton(QMessageBox.Save)
     answer = box.exec()

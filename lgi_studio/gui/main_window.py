@@ -56,7 +56,7 @@ class MainWindow(QMainWindow, ExportActions):
         self.engine = Engine(self)
         self.has_gaussians = False  # a finished fit or an opened .lgi: zoom, A/B, overlay and PNG export apply
         self._after_save: Callable[[], object] | None = None
-        self._doing = ""
+        self._doing = ("", False)  # what the unsaved prompt asks before, and whether the result stays kept
         self.wiring = SessionWiring(self)
         self.engine.event.connect(self.wiring.on_event)
         self._build()
@@ -151,29 +151,32 @@ class MainWindow(QMainWindow, ExportActions):
             "about": self.show_about,
         }
         self.actions = build_actions(self, slots)
-        self.recent_menu = build_menus(self, self.actions)
+        self.recent_menu, self.kept_menu = build_menus(self, self.actions)
         self.recent_menu.aboutToShow.connect(self._fill_recent)
+        self.kept_menu.aboutToShow.connect(self.fill_kept_menu)
 
     # what the session says -----------------------------------------------------------------------------
     def _on_changed(self, what: str) -> None:
         s = self.session
         busy, result = s.busy(), s.current
+        still = not busy and s.state != "opening"
         enable = {
-            "start": not busy and s.picture is not None,
+            "start": still and s.picture is not None,
             "pause": busy,
             "stop": busy,
-            "export": result is not None and not busy,
-            "export_png": self.has_gaussians and not busy,
-            "export_metrics": result is not None and not busy,
-            "open": not busy,
+            "export": (result is not None or self._shown_file() is not None) and still,
+            "export_png": self.has_gaussians and still,
+            "export_metrics": result is not None and still,
+            "open": still,
         }
         for key, on in enable.items():
             self.actions[key].setEnabled(on)
+        self.kept_menu.setEnabled(still and any(r.data is not None for r in s.kept))
         self.actions["pause"].setText("Resume" if s.state == "paused" else "Pause")
         self.ab_mode.setEnabled(self.has_gaussians and not busy)
         self.ellipses.setEnabled(self.has_gaussians and not busy)
         self.setWindowTitle(s.title())
-        self.readout.setText(size_readout(s.picture, result, busy) or s.lgi_summary)
+        self.readout.setText(s.lgi_summary or size_readout(s.picture, result, busy))
         if what == "kept":
             self._fill_compare()
         elif what == "result":
@@ -206,7 +209,7 @@ class MainWindow(QMainWindow, ExportActions):
 
     # an unsaved result ---------------------------------------------------------------------------------
     def ask_unsaved(self) -> str:
-        return dialogs.ask_unsaved(self, self._doing)
+        return dialogs.ask_unsaved(self, *self._doing)
 
     def save_path(self) -> str:
         picture = self.session.picture
@@ -214,11 +217,12 @@ class MainWindow(QMainWindow, ExportActions):
         path, _ = QFileDialog.getSaveFileName(self, "Export .lgi", default, "LGI files (*.lgi)")
         return path
 
-    def _may_drop_result(self, doing: str, then: Callable[[], object]) -> bool:
-        """True when nothing unsaved is lost; else ask. Save runs ``then`` once the file is written."""
+    def _may_drop_result(self, doing: str, then: Callable[[], object], stays_kept: bool = False) -> bool:
+        """True when nothing unsaved is lost; else ask. Save runs ``then`` once the file is written.
+        ``stays_kept``: the compare list keeps the result afterwards (a new fit of the same picture)."""
         if not self.session.unsaved():
             return True
-        self._doing = doing
+        self._doing = (doing, stays_kept and self.session.current.data is not None)
         answer = self.ask_unsaved()
         if answer == "discard":
             return True
@@ -259,9 +263,6 @@ class MainWindow(QMainWindow, ExportActions):
             return False
         if path.suffix.lower() == ".lgi":
             self.remembered.remember(path)
-            self.has_gaussians = False
-            self.pair.clear()
-            self.plots.reset()
             self.session.open_lgi(path)
             self.engine.send("open_lgi", {"path": str(path)})
             return True
@@ -291,7 +292,7 @@ class MainWindow(QMainWindow, ExportActions):
 
     def start_fit(self) -> None:
         s = self.session
-        if s.picture is None or s.busy() or not self._may_drop_result("a new fit", self.start_fit):
+        if s.picture is None or s.busy() or not self._may_drop_result("a new fit", self.start_fit, stays_kept=True):
             return
         self.plots.reset()
         self.has_gaussians = False

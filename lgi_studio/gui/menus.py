@@ -21,8 +21,8 @@ ACTIONS = (  # key, text, shortcut, tooltip
     ("about", "About LGI Studio", None, "Version, compute backend and licence"),
 )
 TOOLBAR = ("open", "start", "pause", "stop", "export", "export_png", "export_metrics")
-MENUS = {  # None: a separator; "recent" and "quit" are built here
-    "&File": ("open", "recent", "batch", None, "export", "export_png", "export_metrics", None, "quit"),
+MENUS = {  # None: a separator; "recent", "kept" and "quit" are built here
+    "&File": ("open", "recent", "batch", None, "export", "kept", "export_png", "export_metrics", None, "quit"),
     "&Fit": ("start", "pause", "stop"),
     "&View": ("fit_view", "zoom_100"),
     "&Help": ("about",),
@@ -43,22 +43,29 @@ def build_actions(window: QMainWindow, slots: dict[str, Callable[[], object]]) -
     return actions
 
 
-def build_menus(window: QMainWindow, actions: dict[str, QAction]) -> QMenu:
-    """The toolbar and the menu bar; returns the Open Recent menu (the window fills it when it opens)."""
+KEPT_TIP = "Save any result in the compare lists as a .lgi file: an earlier fit, a codebook size, an opened file"
+
+
+def build_menus(window: QMainWindow, actions: dict[str, QAction]) -> tuple[QMenu, QMenu]:
+    """The toolbar and the menu bar; returns the Open Recent and Export Kept Result menus (the window fills
+    each when it opens)."""
     bar = window.addToolBar("Main")
     bar.setObjectName("main-toolbar")
     for key in TOOLBAR:
         bar.addAction(actions[key])
-    recent = None
+    built = {}
     for title, keys in MENUS.items():
         menu = window.menuBar().addMenu(title)
         for key in keys:
             if key is None:
                 menu.addSeparator()
             elif key == "recent":
-                recent = menu.addMenu("Open &Recent")
+                built[key] = menu.addMenu("Open &Recent")
+            elif key == "kept":
+                built[key] = menu.addMenu("Export &Kept Result")
+                built[key].menuAction().setToolTip(KEPT_TIP)
             elif key == "quit":
                 menu.addAction("&Quit", QKeySequence.Quit, window.close)
             else:
                 menu.addAction(actions[key])
-    return recent
+    return built["recent"], built["kept"]

@@ -22,7 +22,7 @@ class FileSize:
 
     bytes: int
     bpp: float
-    psnr: float
+    psnr: float | None  # None: an opened .lgi with no picture to compare it with
     scheme: str
 
 
@@ -83,3 +83,10 @@ def size_readout(picture: Picture | None, result: Result | None, busy: bool = Fa
     f = result.file
     ratio = picture.file_bytes / f.bytes
     return f"{original} → .lgi {kb(f.bytes)} · {ratio:.1f}x smaller · {f.bpp:.3f} bpp · PSNR {f.psnr:.2f} dB"
+
+
+def frame_psnr(a: np.ndarray, b: np.ndarray) -> float:
+    """PSNR (dB) of two uint8 frames of one size, as ``core.metrics.psnr_8bit`` counts it (not imported:
+    it brings scipy into the window's process)."""
+    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
+    return float("inf") if mse == 0.0 else 10.0 * float(np.log10(255.0**2 / mse))

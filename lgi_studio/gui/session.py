@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from lgi_studio.core.scheme_names import DEFAULT_SCHEME, SIZED_CODEBOOK
+from lgi_studio.core.scheme_names import SIZED_CODEBOOK
 
 from .codebook_stops import codebook_name
 from .progress import FitClock, fit_status
-from .readout import FileSize, Picture, kb
+from .readout import FileSize, Picture, frame_psnr, kb
+from .results import FitSettings, Result
 
 KEEP_RESULTS = 6
 """Results of one picture kept for comparison (the newest first): each fit, and each codebook size the slider
@@ -41,105 +41,18 @@ class Signal:
             callback(*args)
 
 
-@dataclass(frozen=True)
-class FitSettings:
-    """The settings panel's values; a result keeps the ones it was made with."""
-
-    count: int = 5000
-    adaptive: bool = False
-    preset: str = "balanced"
-    mode: str = "sum"
-    qa_training: bool = True
-    qa_start: float = 0.7
-    scheme: str = DEFAULT_SCHEME
-    codebook: int | None = None
-    backend: str = "auto"
-    iterations: int | None = None  # not in the panel: scripts and tests shorten a fit with it
-
-    def config(self) -> dict:
-        """The engine's FitConfig fields."""
-        return {
-            "count": None if self.adaptive else self.count,
-            "preset": self.preset,
-            "iterations": self.iterations,
-            "mode": self.mode,
-            "qa_training": self.qa_training,
-            "qa_start": self.qa_start,
-            "scheme": self.scheme,
-            "codebook_size": self.codebook if self.scheme in SIZED_CODEBOOK else None,
-        }
-
-
-@dataclass
-class Result:
-    """One finished (or stopped) fit of the session's picture."""
-
-    number: int
-    picture: Path
-    settings: FitSettings
-    count: int
-    psnr: float  # of the unquantized Gaussians, 8-bit
-    seconds: float
-    iterations: int
-    qa_start: int | None
-    stopped: bool
-    frame: np.ndarray | None = None  # what the reconstruction view shows for it (the slider changes it)
-    history: dict[str, list] = field(default_factory=dict)
-    file: FileSize | None = None  # what Export .lgi writes now, once the engine measured it
-    codebook: int | None = None  # the slider's size, None for the fit's own quantization
-    saved: Path | None = None
-
-    @property
-    def key(self) -> str:
-        """Names a kept result: the fit's number, and the slider's codebook if one was chosen."""
-        return f"{self.number}" if self.codebook is None else f"{self.number}@{self.codebook}"
-
-    @property
-    def export_scheme(self) -> str:
-        return self.file.scheme if self.file else self.settings.scheme
-
-    def label(self) -> str:
-        """How the compare lists name it."""
-        size = f"{self.file.bytes / 1000:.1f} KB, " if self.file else ""
-        psnr = self.file.psnr if self.file else self.psnr
-        how = f"{self.count} Gaussians, {self.settings.preset}, {self.export_scheme}"
-        how += f" {self.codebook} colours" if self.codebook else ""
-        return f"{self._name()}: {size}{psnr:.2f} dB ({how}{', stopped' if self.stopped else ''})"
-
-    def _name(self) -> str:
-        return f"#{self.number}" + (f" codebook {self.codebook}" if self.codebook else "")
-
-    def short_label(self) -> str:
-        """How the split view's caption names it."""
-        size = f"{self.file.bytes / 1000:.1f} KB, " if self.file else ""
-        return f"{self._name()}: {size}{self.file.psnr if self.file else self.psnr:.2f} dB, {self.count} Gaussians"
-
-    def summary(self) -> dict:
-        """The metrics JSON's summary: this result's own settings and figures, never the panel's."""
-        out = {
-            "image": str(self.picture),
-            "count": self.count,
-            "psnr": self.psnr,
-            "seconds": self.seconds,
-            "iterations": self.iterations,
-            "qa_start_iteration": self.qa_start,
-            "stopped": self.stopped,
-            "config": self.settings.config() | {"backend": self.settings.backend},
-        }
-        if self.file is not None:
-            out |= {"bytes": self.file.bytes, "bpp": self.file.bpp, "file_psnr": self.file.psnr}
-            out |= {"scheme_written": self.file.scheme, "slider_codebook": self.codebook}
-        return out
-
-
 class Session:
-    """The state of one window. ``state``: idle, fitting, paused or done (a result to work on)."""
+    """The state of one window. ``state``: idle, opening (a .lgi), fitting, paused or done (a result to
+    work on)."""
 
     def __init__(self, settings: FitSettings | None = None) -> None:
         self.settings = settings or FitSettings()
         self.picture: Picture | None = None
-        self.lgi_path: Path | None = None  # an opened .lgi shown instead of a picture
+        self.lgi_path: Path | None = None  # an opened .lgi the reconstruction view shows
+        self.lgi_key: str | None = None  # its kept result
         self.lgi_summary = ""  # its size readout once decoded
+        self.opening: Path | None = None  # a .lgi the engine is decoding
+        self._state_before = "idle"  # what the session was doing before it (a failed open goes back to it)
         self.state = "idle"
         self.current: Result | None = None
         self.kept: list[Result] = []
@@ -167,7 +80,8 @@ class Session:
 
     def open_picture(self, picture: Picture) -> None:
         same = self.picture is not None and self.picture.path == picture.path
-        self.picture, self.lgi_path, self.current, self.lgi_summary = picture, None, None, ""
+        self.picture, self.current = picture, None
+        self.lgi_path, self.lgi_key, self.lgi_summary, self.opening = None, None, "", None
         if not same:
             self.kept = []
             self.compare = (None, None)
@@ -184,30 +98,50 @@ class Session:
             self.changed.emit("picture")
 
     def open_lgi(self, path: Path) -> None:
-        self.picture, self.lgi_path, self.current, self.kept, self.lgi_summary = None, path, None, [], ""
-        self.compare = (None, None)
-        self._set_state("idle")
+        """The engine decodes ``path``; until it answers, what is open stays open (and stays, if it fails)."""
+        self.opening, self._state_before = path, self.state
+        self._set_state("opening")
         self.changed.emit("picture")
-        self.changed.emit("kept")
-        self.slider_text.emit(self.slider_hint())
         self.status.emit(f"Decoding {path.name}…")
 
-    def lgi_opened(self, p: dict) -> None:
-        """The engine decoded the .lgi: its figures go where a picture's sizes would."""
-        name = Path(p["path"]).name
+    def lgi_opened(self, p: dict, frame: np.ndarray) -> None:
+        """The engine decoded the .lgi: it is kept like a fit's result, beside the picture and the results of
+        its size (PSNR against that picture), or alone when what is open has another size."""
+        path = Path(p["path"])
+        if not self.keeps_beside(frame):
+            self.picture, self.kept, self.compare = None, [], (None, None)
+        psnr = frame_psnr(frame, self.picture.pixels) if self.picture is not None else None
+        self._numbers += 1
+        result = Result.opened(self._numbers, path, p, frame, psnr)
+        self.current, self.opening, self.lgi_path, self.lgi_key = None, None, path, result.key
+        self._keep(result)
         self.lgi_summary = (
-            f"{name}: .lgi {kb(p['bytes'])} · {p['bpp']:.3f} bpp · {p['count']} Gaussians, scheme {p['scheme']}"
+            f"{path.name}: .lgi {kb(p['bytes'])} · {p['bpp']:.3f} bpp · {p['count']} Gaussians, scheme {p['scheme']}"
         )
-        self.changed.emit("picture")
+        if psnr is not None:
+            self.lgi_summary += f" · PSNR {psnr:.2f} dB against {self.picture.path.name}"
+        self._set_state("idle")
+        for what in ("result", "picture", "kept"):
+            self.changed.emit(what)
+        self.slider_text.emit(self.slider_hint())
         self.status.emit(self.lgi_summary)
 
+    def keeps_beside(self, frame: np.ndarray) -> bool:
+        """Whether a .lgi rendering ``frame`` joins what is open: the picture, else the kept results, of its
+        size (a file of the same picture, or two files to compare)."""
+        if self.picture is not None:
+            return self.picture.pixels.shape == frame.shape
+        return bool(self.kept) and all(r.frame is not None and r.frame.shape == frame.shape for r in self.kept)
+
     def lgi_failed(self) -> None:
-        """A .lgi that could not be read: nothing is loaded, and the title must not name it."""
-        self.lgi_path = None
+        """A .lgi that could not be read: what was open stays, and the title names it, not the bad file."""
+        self.opening = None
+        self._set_state(self._state_before)
         self.changed.emit("picture")
 
     def title(self) -> str:
-        shown = self.picture.path.name if self.picture else self.lgi_path.name if self.lgi_path else None
+        path = self.opening or self.lgi_path or (self.picture.path if self.picture else None)
+        shown = path.name if path else None
         return f"LGI Studio — {shown}" if shown else "LGI Studio"
 
     # the fit -------------------------------------------------------------------------------------------
@@ -221,6 +155,7 @@ class Session:
         if self.current is not None:
             self.current = None
             self.changed.emit("result")
+        self.lgi_path, self.lgi_key, self.lgi_summary = None, None, ""  # an opened .lgi stays kept
         self.running = self.settings
         self.clock = FitClock()
         self.history: dict[str, list] = {"iteration": [], "psnr": [], "loss": []}
@@ -294,6 +229,7 @@ class Session:
         if self.current is None:
             return
         self.current.file = FileSize(int(p["bytes"]), float(p["bpp"]), float(p["psnr"]), str(p["scheme"]))
+        self.current.data = p.get("data")
         self._keep(self.current)
         self.changed.emit("result")
         self.changed.emit("kept")
@@ -305,7 +241,7 @@ class Session:
         r = self.current
         if r is None:
             return
-        r.codebook, r.frame, r.file, r.saved = size, frame, None, None
+        r.codebook, r.frame, r.file, r.saved, r.data = size, frame, None, None, None
         self.changed.emit("result")
         change = f"{psnr - r.psnr:+.2f} dB vs the unquantized fit's {r.psnr:.2f} dB"
         self.slider_text.emit(f"{codebook_name(size, r.count)}: PSNR {psnr:.2f} dB ({change}); measuring the file…")
@@ -314,7 +250,7 @@ class Session:
         if self.current is None:
             return
         self.current.codebook, self.current.frame, self.current.file = None, frame, None
-        self.current.saved = None
+        self.current.saved = self.current.data = None
         self.changed.emit("result")
         self.slider_rest.emit()
         self.slider_text.emit("Back to the fit's own quantization: measuring the file…")
@@ -325,9 +261,24 @@ class Session:
 
     def exported(self, path: Path, size: int, bpp: float) -> None:
         if self.current is not None:
-            self.current.saved = path
+            self._saved_as(self.current, path)
         self.changed.emit("result")
         self.status.emit(f"Saved {path}: {size / 1000:.1f} KB ({bpp:.3f} bpp).")
+
+    def kept_exported(self, key: str, path: Path) -> None:
+        """A kept result's file was written to ``path`` (by the window, from ``Result.data``)."""
+        r = self.kept_result(key)
+        self._saved_as(r, path)
+        self.changed.emit("result")
+        self.changed.emit("kept")
+        self.status.emit(f"Saved {path}: {r.file.bytes / 1000:.1f} KB ({r.file.bpp:.3f} bpp).")
+
+    def _saved_as(self, result: Result, path: Path) -> None:
+        """``result`` is on disk at ``path``, and so is every copy of it holding the same file (the current
+        result and its kept snapshot), so neither asks to be saved again."""
+        for r in (self.current, *self.kept):
+            if r is result or (r is not None and r.key == result.key and r.data == result.data):
+                r.saved = path
 
     def slider_hint(self) -> str:
         """The codebook slider's readout: what it does now, never the previous picture's figures."""
@@ -365,13 +316,17 @@ class Session:
         """The split view's two sides: a kept result's frame or, for None, the original | the current."""
         left, right = (self.kept_result(n) for n in self.compare)
         original = self.picture.pixels if self.picture else None
-        current = self.current.frame if self.current else None
-        return (left.frame if left else original), (right.frame if right else current)
+        shown = self.shown_result()
+        return (left.frame if left else original), (right.frame if right else shown.frame if shown else None)
+
+    def shown_result(self) -> Result | None:
+        """What the reconstruction view shows: the current result, else the opened .lgi."""
+        return self.current or self.kept_result(self.lgi_key)
 
     def compare_caption(self) -> str:
         """Under the split view: what is left and right of the divider."""
         left, right = (self.kept_result(n) for n in self.compare)
-        right = right or self.current
+        right = right or self.shown_result()
         original = f"original ({self.picture.file_bytes / 1000:.1f} KB)" if self.picture else "original"
         return f"Left: {left.short_label() if left else original}  |  Right: {right.short_label() if right else '-'}"
 

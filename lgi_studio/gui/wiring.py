@@ -113,10 +113,14 @@ class SessionWiring:
         self.session.status.emit(f"Saved {p['path']} ({p['width']}x{p['height']} px).")
 
     def _lgi_opened(self, p: dict) -> None:
+        """The file joins the kept results (``Session.lgi_opened``); the original view keeps a picture of
+        its size, and the plots, which belong to a fit, are cleared."""
+        if not self.session.keeps_beside(p["frame"]):
+            self.w.pair.show_original(None)
+        self.w.plots.reset()
         self.w.has_gaussians = True
         self.w.pair.show_reconstruction(p["frame"], fit=True)
-        self.session.lgi_opened(p)
-        self.session.changed.emit("state")
+        self.session.lgi_opened(p, p["frame"])
         self.refresh_views()
 
     def _refused(self, p: dict) -> None:
@@ -125,7 +129,7 @@ class SessionWiring:
 
     def _error(self, p: dict) -> None:
         self.session.fit_ended_without_result()
-        if self.session.lgi_path is not None and not self.w.has_gaussians:
+        if self.session.state == "opening":
             self.session.lgi_failed()
         self.w.after_save(saved=False)
         self.session.command_failed()

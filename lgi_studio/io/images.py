@@ -1,9 +1,10 @@
 """Reading pictures into float RGB and writing renders out, with Pillow.
 
 What we do with each kind of input:
-- grayscale, palette, CMYK, 16-bit and float images are converted to 8-bit-range RGB floats in [0, 1];
-  16-bit grayscale and float data keep their precision (scaled, not truncated to 8 bits first); 16-bit
-  colour PNGs arrive at 8 bits per channel, because Pillow has no 16-bit RGB mode and reads them so;
+- grayscale, palette, CMYK, 16-bit and float images are converted to RGB floats in [0, 1]; 16-bit
+  grayscale and float data keep their precision (scaled, not truncated to 8 bits first), and so do 16-bit
+  colour and grey+alpha PNGs, which Pillow alone would cut to 8 bits (``_sixteen_bit_png``); other 16-bit
+  colour files (TIFF) and 16-bit colour PIL images arrive at 8 bits per channel, as Pillow holds them;
 - alpha is composited over white, the way viewers show a transparent picture (the codec has no alpha);
 - EXIF orientation is applied, so the fit matches what a photo viewer shows;
 - pictures above ``MAX_PIXELS`` (and Pillow's decompression-bomb check) are refused before decoding.
@@ -43,6 +44,9 @@ def load_image(path: str | os.PathLike[str]) -> np.ndarray:
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(p) as im:
                 _check_size(p, im.size)
+                deep = _sixteen_bit_png(p, im)
+                if deep is not None:
+                    return _samples_to_rgb_float(deep)
                 im = ImageOps.exif_transpose(im)
                 return _to_rgb_float(im)
     except ImageReadError:
@@ -66,6 +70,45 @@ def _check_size(path: Path, size: tuple[int, int]) -> None:
     if width * height > MAX_PIXELS:
         msg = f"{path}: {width}x{height} is larger than the {MAX_PIXELS // 1_000_000} MP we accept"
         raise ImageReadError(msg)
+
+
+_OTHER_BYTE = {"RGB;16B": ("RGB;16L",), "RGBA;16B": ("RGBA;16L",), "LA;16B": ()}
+"""16-bit PNG raw modes Pillow unpacks to 8 bits (the high byte of each sample), and the raw modes its same
+zip decoder unpacks the low bytes with: a ``;16L`` mode reads big-endian samples the wrong way round, so
+its "high" byte is the low one. Grey+alpha has no such mode, but Pillow opens it as RGBA, whose plain raw
+mode unpacks its 4 bytes a pixel whole."""
+
+
+def _sixteen_bit_png(path: Path, im: Image.Image) -> np.ndarray | None:
+    """A 16-bit colour or grey+alpha PNG's samples, ``[H, W, C]`` uint16 and upright; None for other files.
+
+    Pillow has no 16-bit colour mode, so it would cut these to 8 bits; the fit works in float, where the low
+    byte is signal. The runtime dependencies hold no other PNG decoder, so Pillow's own decodes the file
+    again with raw modes that keep the bytes it would drop (the filters and Adam7 stay Pillow's)."""
+    rawmode = im.tile[0][3] if im.format == "PNG" and len(im.tile) == 1 else None
+    if rawmode not in _OTHER_BYTE:
+        return None
+    if not _OTHER_BYTE[rawmode]:
+        return _decoded_as(path, "RGBA").view(">u2").astype(np.uint16)  # [G hi, G lo, A hi, A lo] a pixel
+    high = np.asarray(ImageOps.exif_transpose(im)).astype(np.uint16)
+    return high << 8 | _decoded_as(path, _OTHER_BYTE[rawmode][0])
+
+
+def _decoded_as(path: Path, rawmode: str) -> np.ndarray:
+    """The PNG at ``path`` decoded with ``rawmode`` in place of its own, upright, as ``[H, W, C]`` uint8."""
+    with Image.open(path) as im:
+        codec, extents, offset, _ = im.tile[0]
+        im.tile = [(codec, extents, offset, rawmode)]
+        return np.asarray(ImageOps.exif_transpose(im))
+
+
+def _samples_to_rgb_float(samples: np.ndarray) -> np.ndarray:
+    """16-bit samples ``[H, W, C]`` (grey+alpha, RGB or RGBA) as float RGB in [0, 1], alpha over white."""
+    x = samples.astype(np.float32) / np.float32(65535.0)
+    if samples.shape[2] == 3:
+        return x
+    colour, alpha = x[:, :, :-1], x[:, :, -1:]
+    return np.ascontiguousarray(np.broadcast_to(colour * alpha + (1.0 - alpha), (*x.shape[:2], 3)))
 
 
 def _to_rgb_float(im: Image.Image) -> np.ndarray:

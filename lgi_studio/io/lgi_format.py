@@ -156,9 +156,16 @@ def write_lgi(path: str | os.PathLike[str], quantized: Quantized, metadata: dict
 
 def read_lgi(path: str | os.PathLike[str]) -> LgiFile:
     """Read and validate a .lgi file."""
+    return read_lgi_with_bytes(path)[0]
+
+
+def read_lgi_with_bytes(path: str | os.PathLike[str]) -> tuple[LgiFile, bytes]:
+    """Read and validate a .lgi file; also the bytes read, for a caller that keeps an exact copy of the file
+    it validated (the GUI exports an opened file from them)."""
     p = Path(path)
     try:
-        return decode_lgi(_read_regular_file(p))
+        data = _read_regular_file(p)
+        return decode_lgi(data), data
     except LgiFormatError as exc:
         raise LgiFormatError(f"{p}: {exc}") from None
 

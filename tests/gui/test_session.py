@@ -164,12 +164,14 @@ def test_each_codebook_size_measured_is_kept_as_it_was():
     assert session.kept_result("1@32").label().startswith("#1 codebook 32: 3.0 KB, 27.00 dB")
 
 
-def test_a_failed_lgi_leaves_no_name_in_the_title():
+def test_a_failed_lgi_leaves_no_name_in_the_title_and_what_was_open_stays():
     session = fitted()
+    result = session.current
     session.open_lgi(Path("/files/bad.lgi"))
     assert session.title() == "LGI Studio — bad.lgi"
     session.lgi_failed()
-    assert session.title() == "LGI Studio"
+    assert session.title() == "LGI Studio — pic.png"  # the engine refused the file before dropping its fit
+    assert (session.current, session.state) == (result, "done")
 
 
 def test_the_status_says_paused_and_where():

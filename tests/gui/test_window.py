@@ -218,13 +218,15 @@ def test_error_dialogs_do_not_stack(window):
     assert "second" in boxes[0].text()
 
 
-def test_a_corrupt_lgi_leaves_no_name_in_the_title(qtbot, window, picture, tmp_path):
+def test_a_corrupt_lgi_leaves_no_name_in_the_title_and_the_picture_open(qtbot, window, picture, tmp_path):
     window.open_image(picture)
     bad = tmp_path / "bad.lgi"
     bad.write_bytes(b"\x89LGI\r\n\x1a\n garbage")
     window.open_image(bad)
     qtbot.waitUntil(lambda: window.status.text().startswith("Error: "), timeout=TIMEOUT_MS)
-    assert window.windowTitle() == "LGI Studio"
+    assert window.windowTitle() == "LGI Studio — pic.png"
+    assert window.pair.original is window.session.picture.pixels
+    assert window.actions["start"].isEnabled()
 
 
 def test_exports_metrics_from_the_results_own_settings(qtbot, window, picture, tmp_path):
@@ -300,8 +302,12 @@ def test_sizes_compare_and_help(qtbot, window, picture):
     window.count.setValue(40)
     window.ask_unsaved = lambda: "discard"
     window.start_fit()
-    # the file holds at most the 40 asked for (pruning may drop a Gaussian not worth its bits)
-    qtbot.waitUntil(lambda: window.session.state == "done" and window.session.current.count <= 40, timeout=TIMEOUT_MS)
+
+    def second_done() -> bool:  # fitted with 40; rate-distortion pruning may keep fewer in the result
+        current = window.session.current
+        return window.session.state == "done" and current.number == 2 and current.settings.count == 40
+
+    qtbot.waitUntil(second_done, timeout=TIMEOUT_MS)
     assert window.compare_left.count() == 3  # the original and two kept results
     assert window.compare_left.itemText(2).startswith("#1: ")
     window.view_mode.setCurrentIndex(window.view_mode.findData("split"))

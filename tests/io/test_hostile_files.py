@@ -12,6 +12,7 @@ import pytest
 import zstandard
 
 from lgi_kernels import RenderMode
+from lgi_studio import cli
 from lgi_studio.core.entropy import EntropyError, decode_categorical, decode_uniform, write_varint
 from lgi_studio.io import lgi_format
 from lgi_studio.io.lgi_format import LgiFormatError, RenderLimitError, decode_lgi, encode_lgi, read_lgi
@@ -91,9 +92,32 @@ def test_two_meta_chunks_are_refused():
 # defect 4: alpha positions off the grid ------------------------------------------------------------------
 
 
-def test_alpha_positions_off_the_grid_are_refused_so_info_can_re_encode_them():
+def _narrowed_alpha_file() -> bytes:
+    """An alpha-mode lgi file whose header's width shrank 64 -> 16: its position streams keep the old grid."""
     chunks = split_chunks(encode_lgi(quantized("lgi", RenderMode.ALPHA)))
-    refused(join_chunks(with_header(chunks, width=16)), "uniform stream alphabet")
+    return join_chunks(with_header(chunks, width=16))
+
+
+def test_alpha_positions_off_the_grid_are_refused_so_info_can_re_encode_them():
+    refused(_narrowed_alpha_file(), "uniform stream alphabet of 283 symbols does not match the 72 the header declares")
+
+
+def test_lgi_info_says_a_stream_alphabet_disagrees_with_the_header_not_that_it_is_out_of_range(tmp_path, capsys):
+    path = tmp_path / "narrowed.lgi"
+    path.write_bytes(_narrowed_alpha_file())
+    assert cli.main(["info", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "does not match the 72 the header declares" in err
+    assert "out of range" not in err
+
+
+def test_a_uniform_stream_of_another_alphabet_than_expected_says_so():
+    data = bytearray()
+    for value in (3, 5, 1):
+        write_varint(value, data)
+    with pytest.raises(EntropyError, match="alphabet of 5 symbols does not match the 4 the header declares"):
+        decode_uniform(bytes(data) + b"\0\0\0\0", 0, 3, 4)
 
 
 # defect 5: symbol-count bombs ----------------------------------------------------------------------------
