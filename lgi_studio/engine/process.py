@@ -391,6 +391,8 @@ def engine_main(commands: Connection, events: Connection) -> None:
                     return
             except Exception as exc:  # noqa: BLE001 - report any failure to the GUI instead of dying silently
                 session.send(ev.Error(str(exc) or type(exc).__name__, traceback.format_exc()))
+    except (BrokenPipeError, ConnectionResetError):
+        return  # the window is gone (killed or crashed): nobody to answer, nothing to report
     finally:
         session.close()
         with contextlib.suppress(OSError):
