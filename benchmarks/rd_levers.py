@@ -62,12 +62,17 @@ def gain(points: dict, arm: str, count: int) -> float:
     return psnr - float(np.interp(target, x, y))
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def add_screening_set(parser: argparse.ArgumentParser) -> None:
+    """The screening set's options (docs/rate-distortion.md): pictures, counts, iterations and crop."""
     parser.add_argument("--images", nargs="*", default=["kodim03", "kodim07", "kodim15", "kodim23"])
     parser.add_argument("-n", "--counts", type=int, nargs="*", default=[400, 600, 800])
     parser.add_argument("--iterations", type=int, default=500)
     parser.add_argument("--crop", type=_size, default=(384, 256), help="centre crop WxH")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_screening_set(parser)
     parser.add_argument("--arms", nargs="*", default=list(ARMS), choices=ARMS)
     parser.add_argument("--rate-slope", type=float, default=3.0, help="the rate arms' FitConfig.rate_slope")
     parser.add_argument("--rate-start", type=float, default=0.3, help="the rate arms' FitConfig.rate_start")

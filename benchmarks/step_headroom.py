@@ -20,7 +20,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from kodak import kodak_images
-from qa_vs_baseline import _centre_crop, _file_point, _size
+from qa_vs_baseline import _centre_crop, _file_point
+from rd_levers import add_screening_set
 from report import print_table
 
 from lgi_kernels import RenderMode, ensure_backend
@@ -56,10 +57,7 @@ def file_with(gaussians, image: np.ndarray, name: str | None, value: float | Non
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--images", nargs="*", default=["kodim03", "kodim07", "kodim15", "kodim23"])
-    parser.add_argument("-n", "--counts", type=int, nargs="*", default=[400, 600, 800])
-    parser.add_argument("--iterations", type=int, default=500)
-    parser.add_argument("--crop", type=_size, default=(384, 256), help="centre crop WxH")
+    add_screening_set(parser)
     parser.add_argument("--rate-slope", type=float, default=0.0, help="FitConfig.rate_slope of the fits")
     args = parser.parse_args()
     ensure_backend()
