@@ -3,6 +3,9 @@
 import numpy as np
 import pytest
 from PIL import Image
+from PySide6.QtCore import QSettings
+
+from lgi_studio.gui.main_window import MainWindow
 
 
 @pytest.fixture
@@ -13,3 +16,20 @@ def picture(tmp_path):
     path = tmp_path / "pic.png"
     Image.fromarray(rgb).save(path)
     return path
+
+
+@pytest.fixture
+def window(qtbot, tmp_path):
+    """A shown window with the real engine, set for short fits (60 Gaussians, 150 iterations)."""
+    w = MainWindow(settings=QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat))
+    qtbot.addWidget(w)
+    w.ask_unsaved = lambda: "discard"  # tests that want the prompt replace this
+    w.count.setValue(60)
+    w.preset.setCurrentText("fast")
+    w.session.set_settings(iterations=150)
+    w.resize(1100, 760)
+    w.show()
+    yield w
+    w.ask_unsaved = lambda: "discard"  # a test may have left a prompt answer that keeps the window open
+    w.close()
+    assert not w.engine.alive

@@ -5,9 +5,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QSettings
 
-from lgi_studio.gui.main_window import MainWindow
 from lgi_studio.gui.session import Session
 from tests.gui.test_session import fitted, picture
 
@@ -98,20 +96,6 @@ def test_exporting_the_current_results_kept_copy_saves_the_current_result():
 
 
 # the window, with the real engine -------------------------------------------------------------------------
-
-
-@pytest.fixture
-def window(qtbot, tmp_path):
-    w = MainWindow(settings=QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat))
-    qtbot.addWidget(w)
-    w.ask_unsaved = lambda: "discard"
-    w.count.setValue(60)
-    w.preset.setCurrentText("fast")
-    w.session.set_settings(iterations=150)
-    w.show()
-    yield w
-    w.close()
-    assert not w.engine.alive
 
 
 def test_the_unsaved_prompt_says_whether_discard_keeps_the_result():

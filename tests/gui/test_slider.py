@@ -5,7 +5,7 @@ The fits are test_window's short ones: at most 60 Gaussians, so 16 and 32 are th
 from lgi_studio.gui.codebook_stops import codebook_name, own_position, top_position
 from lgi_studio.gui.main_window import CODEBOOK_STOPS
 
-from .test_window import TIMEOUT_MS, fit, window  # noqa: F401 - pytest fixtures
+from .test_window import TIMEOUT_MS, fit
 
 TOP = CODEBOOK_STOPS.index(32)
 
@@ -21,12 +21,12 @@ def test_the_stops_a_count_allows():
     assert codebook_name(4096, 9000) == "Codebook 4096"
 
 
-def test_after_a_fit_the_handle_rests_on_an_allowed_size(qtbot, window, picture):  # noqa: F811
+def test_after_a_fit_the_handle_rests_on_an_allowed_size(qtbot, window, picture):
     fit(qtbot, window, picture)
     assert window.slider.value() <= TOP
 
 
-def test_a_size_above_the_count_is_clamped_to_the_largest_allowed(qtbot, window, picture):  # noqa: F811
+def test_a_size_above_the_count_is_clamped_to_the_largest_allowed(qtbot, window, picture):
     fit(qtbot, window, picture)
     errors = []
     window.errors.show = errors.append
@@ -39,7 +39,7 @@ def test_a_size_above_the_count_is_clamped_to_the_largest_allowed(qtbot, window,
     assert f"(the largest for {count} Gaussians)" in window.slider_label.text()
 
 
-def test_the_clamped_size_can_be_chosen_again_after_the_way_back(qtbot, window, picture):  # noqa: F811
+def test_the_clamped_size_can_be_chosen_again_after_the_way_back(qtbot, window, picture):
     fit(qtbot, window, picture)
     window.slider.setValue(len(CODEBOOK_STOPS) - 1)
     qtbot.waitUntil(lambda: window.session.current.codebook == 32, timeout=TIMEOUT_MS)
@@ -50,7 +50,7 @@ def test_the_clamped_size_can_be_chosen_again_after_the_way_back(qtbot, window, 
     qtbot.waitUntil(lambda: window.session.current.codebook == 32, timeout=TIMEOUT_MS)
 
 
-def test_the_way_back_puts_the_handle_where_the_fit_left_it(qtbot, window, picture):  # noqa: F811
+def test_the_way_back_puts_the_handle_where_the_fit_left_it(qtbot, window, picture):
     fit(qtbot, window, picture)
     own = window.slider.value()
     window.slider.setValue(CODEBOOK_STOPS.index(16) if own != 0 else TOP)
@@ -62,7 +62,7 @@ def test_the_way_back_puts_the_handle_where_the_fit_left_it(qtbot, window, pictu
     assert "fit's own" in window.slider_label.text()
 
 
-def test_releasing_the_handle_where_it_rests_tries_that_size(qtbot, window, picture):  # noqa: F811
+def test_releasing_the_handle_where_it_rests_tries_that_size(qtbot, window, picture):
     fit(qtbot, window, picture)
     window.slider.sliderPressed.emit()
     window.slider.sliderReleased.emit()
@@ -70,7 +70,7 @@ def test_releasing_the_handle_where_it_rests_tries_that_size(qtbot, window, pict
     qtbot.waitUntil(lambda: window.session.current.codebook == size, timeout=TIMEOUT_MS)
 
 
-def test_a_refused_size_does_not_leave_the_readout_re_quantizing(qtbot, window, picture):  # noqa: F811
+def test_a_refused_size_does_not_leave_the_readout_re_quantizing(qtbot, window, picture):
     fit(qtbot, window, picture)
     errors = []
     window.errors.show = errors.append

@@ -26,22 +26,6 @@ from lgi_studio.gui.main_window import CODEBOOK_STOPS, MainWindow
 TIMEOUT_MS = 90_000
 
 
-@pytest.fixture
-def window(qtbot, tmp_path):
-    w = MainWindow(settings=QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat))
-    qtbot.addWidget(w)
-    w.ask_unsaved = lambda: "discard"  # tests that want the prompt replace this
-    w.count.setValue(60)
-    w.preset.setCurrentText("fast")
-    w.session.set_settings(iterations=150)
-    w.resize(1100, 760)
-    w.show()
-    yield w
-    w.ask_unsaved = lambda: "discard"  # a test may have left a prompt answer that keeps the window open
-    w.close()
-    assert not w.engine.alive
-
-
 def fit(qtbot, window, picture):
     assert window.open_image(picture)
     window.start_fit()
