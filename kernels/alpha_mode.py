@@ -19,6 +19,7 @@ Arr3f = ti.types.ndarray(dtype=ti.f32, ndim=3)
 def forward_alpha(
     t_begin: ti.i32,
     t_end: ti.i32,
+    tile: ti.types.vector(2, ti.i32),
     k2: ti.f32,
     geom: Arr2f,
     span: Arr2i,
@@ -32,11 +33,10 @@ def forward_alpha(
 ):
     """One item per tile row: walk the tile's Gaussians in stored order, compositing each into the pixels of
     the row it covers; a pixel stops once its transmittance would fall below T_MIN."""
-    tiles_x = (image.shape[1] + TILE - 1) // TILE
-    for item in range((t_end - t_begin) * TILE):
-        t = t_begin + item // TILE
-        x0, y0, x1, y1 = tile_box(t, tiles_x, image.shape[1], image.shape[0])
-        y = y0 + item % TILE
+    for item in range((t_end - t_begin) * tile[1]):
+        t = t_begin + item // tile[1]
+        x0, y0, x1, y1 = tile_box(t, tile, image.shape[1], image.shape[0])
+        y = y0 + item % tile[1]
         if y <= y1:
             trans = ti.Vector([1.0] * TILE, dt=ti.f32)
             rgb = ti.Matrix.zero(ti.f32, TILE, 3)
@@ -79,6 +79,7 @@ def forward_alpha(
 def backward_alpha(
     t_begin: ti.i32,
     t_end: ti.i32,
+    tile: ti.types.vector(2, ti.i32),
     k2: ti.f32,
     geom: Arr2f,
     span: Arr2i,
@@ -93,11 +94,10 @@ def backward_alpha(
 ):
     """Back to front per tile row: the transmittance and the colour behind each pixel are rewound as the
     Gaussians are peeled off, which gives dC/dalpha without storing every layer."""
-    tiles_x = (v_image.shape[1] + TILE - 1) // TILE
-    for item in range((t_end - t_begin) * TILE):
-        t = t_begin + item // TILE
-        x0, y0, x1, y1 = tile_box(t, tiles_x, v_image.shape[1], v_image.shape[0])
-        y = y0 + item % TILE
+    for item in range((t_end - t_begin) * tile[1]):
+        t = t_begin + item // tile[1]
+        x0, y0, x1, y1 = tile_box(t, tile, v_image.shape[1], v_image.shape[0])
+        y = y0 + item % tile[1]
         if y <= y1:
             trans = ti.Vector([1.0] * TILE, dt=ti.f32)
             behind = ti.Matrix.zero(ti.f32, TILE, 3)
@@ -146,12 +146,15 @@ def backward_alpha(
                                     behind[j, ch] = back[ch]
                                 trans[j] = t_before
                     if touched:
-                        store_gradient(pair_grad, k * TILE + y - y0, v_px, v_py, v_qa, v_qb, v_qc, v_r, v_g, v_b, v_op)
+                        store_gradient(
+                            pair_grad, k * tile[1] + y - y0, v_px, v_py, v_qa, v_qb, v_qc, v_r, v_g, v_b, v_op
+                        )
 
 
 @ti.kernel
 def reduce_alpha(
     pair_grad: Arr2f,
+    tile_rows: ti.i32,
     gauss_offsets: Arr1i,
     gauss_pairs: Arr1i,
     chol: Arr2f,
@@ -161,8 +164,9 @@ def reduce_alpha(
     v_colors: Arr2f,
     v_opacities: Arr1f,
 ):
-    """Every Gaussian's partials (one per tile row it met), summed in a fixed order, then chained."""
+    """Every Gaussian's partials (``tile_rows`` per pair, one per tile row), summed in a fixed order, then
+    chained."""
     for g in range(chol.shape[0]):
         reduce_and_chain(
-            g, pair_grad, TILE, gauss_offsets, gauss_pairs, chol, scale, v_means, v_chol, v_colors, v_opacities
+            g, pair_grad, tile_rows, gauss_offsets, gauss_pairs, chol, scale, v_means, v_chol, v_colors, v_opacities
         )

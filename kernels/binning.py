@@ -1,4 +1,4 @@
-"""Projection of Gaussians into output pixels and their binning into 16x16 tiles, in one launch.
+"""Projection of Gaussians into output pixels and their binning into tiles, in one launch.
 
 A Gaussian joins a tile's list when its cut-off ellipse (``cutoff_sigma`` standard deviations) meets the
 rectangle spanned by the tile's pixel centres: an exact test, not a bounding box, so long thin Gaussians do
@@ -18,7 +18,7 @@ import numpy as np
 import taichi as ti
 
 from .launches import launch
-from .settings import TILE, RasterSettings
+from .settings import RasterSettings
 
 GEOM_COLS = 9
 """Per-Gaussian projected geometry: px, py (pixel mean), A, B, C (conic), rx, ry (cut-off half extents),
@@ -73,17 +73,18 @@ def _edge_min(qa: ti.f32, qb: ti.f32, qc: ti.f32, fixed: ti.f32, lo: ti.f32, hi:
 
 
 @ti.func
-def meets_tile(geom: Arr2f, i: ti.i32, tx: ti.i32, ty: ti.i32, width: ti.i32, height: ti.i32, k2: ti.f32) -> bool:
-    """Whether Gaussian i's cut-off ellipse meets the rectangle of tile (tx, ty)'s pixel centres."""
+def meets_tile(geom: Arr2f, i: ti.i32, tx: ti.i32, ty: ti.i32, tile, width: ti.i32, height: ti.i32, k2: ti.f32) -> bool:
+    """Whether Gaussian i's cut-off ellipse meets the rectangle of tile (tx, ty)'s pixel centres; ``tile`` =
+    (width, height) of a tile."""
     px = geom[i, 0]
     py = geom[i, 1]
     qa = geom[i, 2]
     qb = geom[i, 3]
     qc = geom[i, 4]
-    x0 = ti.cast(tx * TILE, ti.f32) + 0.5 - px
-    y0 = ti.cast(ty * TILE, ti.f32) + 0.5 - py
-    x1 = ti.cast(ti.min(tx * TILE + TILE, width) - 1, ti.f32) + 0.5 - px
-    y1 = ti.cast(ti.min(ty * TILE + TILE, height) - 1, ti.f32) + 0.5 - py
+    x0 = ti.cast(tx * tile[0], ti.f32) + 0.5 - px
+    y0 = ti.cast(ty * tile[1], ti.f32) + 0.5 - py
+    x1 = ti.cast(ti.min(tx * tile[0] + tile[0], width) - 1, ti.f32) + 0.5 - px
+    y1 = ti.cast(ti.min(ty * tile[1] + tile[1], height) - 1, ti.f32) + 0.5 - py
     hit = x0 <= 0.0 <= x1 and y0 <= 0.0 <= y1
     if not hit:
         best = ti.min(_edge_min(qa, qb, qc, x0, y0, y1), _edge_min(qa, qb, qc, x1, y0, y1))
@@ -118,6 +119,7 @@ def _bin(
     view: ti.types.vector(7, ti.f32),
     width: ti.i32,
     height: ti.i32,
+    tile: ti.types.vector(2, ti.i32),
     k2: ti.f32,
     geom: Arr2f,
     span: Arr2i,
@@ -133,7 +135,8 @@ def _bin(
     """``gauss_offsets`` and ``cursor`` start as zeros; ``tile_offsets[T]`` returns the number of pairs,
     and the lists are filled only when it fits the buffers."""
     n = means.shape[0]
-    tiles_x = (width + TILE - 1) // TILE
+    tw, th = tile[0], tile[1]
+    tiles_x = (width + tw - 1) // tw
     for i in range(n):
         _project(means, chol, i, view, geom)
         span[i, 0], span[i, 1] = pixel_span(geom[i, 0], geom[i, 5], width)
@@ -141,11 +144,11 @@ def _bin(
         xlo, xhi, ylo, yhi = span[i, 0], span[i, 1], span[i, 2], span[i, 3]
         count = 0
         if xlo <= xhi and ylo <= yhi:
-            for ty in range(ylo // TILE, yhi // TILE + 1):
-                for tx in range(xlo // TILE, xhi // TILE + 1):
-                    if meets_tile(geom, i, tx, ty, width, height, k2):
-                        w = ti.min(xhi, tx * TILE + TILE - 1) - ti.max(xlo, tx * TILE) + 1
-                        h = ti.min(yhi, ty * TILE + TILE - 1) - ti.max(ylo, ty * TILE) + 1
+            for ty in range(ylo // th, yhi // th + 1):
+                for tx in range(xlo // tw, xhi // tw + 1):
+                    if meets_tile(geom, i, tx, ty, tile, width, height, k2):
+                        w = ti.min(xhi, tx * tw + tw - 1) - ti.max(xlo, tx * tw) + 1
+                        h = ti.min(yhi, ty * th + th - 1) - ti.max(ylo, ty * th) + 1
                         ti.atomic_add(cursor[ty * tiles_x + tx], 1)  # integer: any order gives the same count
                         ti.atomic_add(tile_work[ty * tiles_x + tx], w * h)
                         count += 1
@@ -164,9 +167,9 @@ def _bin(
             xlo, xhi, ylo, yhi = span[i, 0], span[i, 1], span[i, 2], span[i, 3]
             j = gauss_offsets[i]
             if xlo <= xhi and ylo <= yhi:
-                for ty in range(ylo // TILE, yhi // TILE + 1):
-                    for tx in range(xlo // TILE, xhi // TILE + 1):
-                        if meets_tile(geom, i, tx, ty, width, height, k2):
+                for ty in range(ylo // th, yhi // th + 1):
+                    for tx in range(xlo // tw, xhi // tw + 1):
+                        if meets_tile(geom, i, tx, ty, tile, width, height, k2):
                             hits[j] = ty * tiles_x + tx
                             j += 1
     for _ in range(1):  # scatter into tile order, serial: each tile's list stays in stored order
@@ -189,6 +192,7 @@ def bin_gaussians(means: np.ndarray, chol: np.ndarray, settings: RasterSettings)
     tiles = s.tiles[0] * s.tiles[1]
     n = len(means)
     view = ti.Vector([sx, sy, s.viewport.x0, s.viewport.y0, s.cov_floor, s.cutoff_sigma, 0.0], dt=ti.f32)
+    tile = ti.Vector(s.tile, dt=ti.i32)
     capacity = _capacity_hint["pairs"]
     while True:
         geom = np.empty((n, GEOM_COLS), dtype=np.float32)
@@ -199,7 +203,7 @@ def bin_gaussians(means: np.ndarray, chol: np.ndarray, settings: RasterSettings)
         cursor = np.zeros(tiles, dtype=np.int32)
         lists = [np.empty(capacity, dtype=np.int32) for _ in range(4)]  # hits, tile_list, pair_tile, gauss_pairs
         if n:
-            launch(_bin, means, chol, view, s.width, s.height, s.cutoff_sigma**2, geom, span, gauss_offsets,
+            launch(_bin, means, chol, view, s.width, s.height, tile, s.cutoff_sigma**2, geom, span, gauss_offsets,
                    tile_offsets, tile_work, cursor, *lists)  # fmt: skip
         total = int(tile_offsets[-1])
         if total < 0 or (tile_offsets[1:] < tile_offsets[:-1]).any():  # int32 counters wrapped around

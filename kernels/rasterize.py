@@ -18,7 +18,7 @@ from .backend import ensure_backend
 from .binning import Binning, bin_gaussians
 from .gradients import Gradients
 from .launches import launch
-from .settings import TILE, RasterSettings, RenderMode
+from .settings import RasterSettings, RenderMode
 from .tiles import V_COLS
 
 WORK_PER_LAUNCH = 4_000_000
@@ -56,7 +56,8 @@ def launch_chunks(binning: Binning, settings: RasterSettings, budget: int | None
     """
     budget = budget or WORK_PER_LAUNCH
     weight = ALPHA_WEIGHT if settings.mode is RenderMode.ALPHA else 1
-    cumulative = np.cumsum(weight * binning.tile_work + TILE * TILE)  # an empty tile still costs its loop
+    tw, th = settings.tile
+    cumulative = np.cumsum(weight * binning.tile_work + tw * th)  # an empty tile still costs its loop
     cuts = np.searchsorted(cumulative, np.arange(budget, int(cumulative[-1]), budget), side="right")
     bounds = np.unique(np.concatenate([[0], cuts, [len(cumulative)]]))
     return [(int(a), int(b)) for a, b in itertools.pairwise(bounds) if b > a]
@@ -90,11 +91,12 @@ def _render(params: tuple[np.ndarray, ...], s: RasterSettings, target: np.ndarra
     binning = bin_gaussians(means, chol, s)
     image = np.empty((s.height, s.width, 3), dtype=np.float32)
     k2 = s.cutoff_sigma**2
+    tile = ti.Vector(s.tile, dt=ti.i32)
     if s.mode is RenderMode.ALPHA:
         final_t = np.empty((s.height, s.width), dtype=np.float32)
         n_contrib = np.empty((s.height, s.width), dtype=np.int32)
         for begin, end in launch_chunks(binning, s):
-            launch(alpha_mode.forward_alpha, begin, end, k2, binning.geom, binning.span, colors, opacities,
+            launch(alpha_mode.forward_alpha, begin, end, tile, k2, binning.geom, binning.span, colors, opacities,
                    binning.tile_offsets, binning.tile_list, image, final_t, n_contrib)  # fmt: skip
         return image, RasterContext(s, *params, binning, final_t, n_contrib), None, None
     v_image, row_sse, rows = _NO_LOSS, _NO_SSE, (_NO_OFFSETS, _NO_ROWS)
@@ -104,7 +106,7 @@ def _render(params: tuple[np.ndarray, ...], s: RasterSettings, target: np.ndarra
         rows = _row_buffers(binning, s)
     v_scale = np.float32(2.0 / image.size)
     for begin, end in launch_chunks(binning, s):
-        launch(sum_mode.forward_sum, begin, end, k2, binning.geom, binning.span, colors, binning.tile_offsets,
+        launch(sum_mode.forward_sum, begin, end, tile, k2, binning.geom, binning.span, colors, binning.tile_offsets,
                binning.tile_list, image, target is not None, _NO_LOSS if target is None else target, v_scale,
                v_image, row_sse, *rows)  # fmt: skip
     kept = rows if target is not None else None
@@ -113,9 +115,10 @@ def _render(params: tuple[np.ndarray, ...], s: RasterSettings, target: np.ndarra
 
 def _row_buffers(b: Binning, s: RasterSettings) -> tuple[np.ndarray, np.ndarray]:
     """Where each pair's row set-ups go: pair k's rows (its rows inside its tile) from ``offsets[k]``."""
-    tile_y0 = (b.pair_tile // s.tiles[0]) * TILE
+    th = s.tile[1]
+    tile_y0 = (b.pair_tile // s.tiles[0]) * th
     top = np.maximum(b.span[b.tile_list, 2], tile_y0)
-    bottom = np.minimum(b.span[b.tile_list, 3], np.minimum(tile_y0 + TILE, s.height) - 1)
+    bottom = np.minimum(b.span[b.tile_list, 3], np.minimum(tile_y0 + th, s.height) - 1)
     offsets = np.zeros(len(b.tile_list) + 1, dtype=np.int64)
     np.cumsum(np.maximum(bottom - top + 1, 0), out=offsets[1:])
     return offsets[:-1].astype(np.int32), np.empty((max(1, int(offsets[-1])), 4), dtype=np.float32)
@@ -193,19 +196,20 @@ def rasterize_backward(ctx: RasterContext, v_image: np.ndarray) -> Gradients:
     scale = ti.Vector([sx, sy, s.cov_floor], dt=ti.f32)
     outputs = (ctx.chol, scale, grads.v_means, grads.v_chol, grads.v_colors, grads.v_opacities)
     k2 = s.cutoff_sigma**2
+    tile = ti.Vector(s.tile, dt=ti.i32)
     chunks = launch_chunks(b, s)
     if s.mode is RenderMode.ALPHA:
         # partial gradients: one per (tile row, Gaussian) pair
-        pair_grad = np.zeros((len(b.tile_list) * TILE, V_COLS), dtype=np.float32)
+        pair_grad = np.zeros((len(b.tile_list) * s.tile[1], V_COLS), dtype=np.float32)
         for begin, end in chunks:
-            launch(alpha_mode.backward_alpha, begin, end, k2, b.geom, b.span, ctx.colors, ctx.opacities,
+            launch(alpha_mode.backward_alpha, begin, end, tile, k2, b.geom, b.span, ctx.colors, ctx.opacities,
                    b.tile_offsets, b.tile_list, ctx.n_contrib, ctx.final_t, v_image, pair_grad)  # fmt: skip
-        launch(alpha_mode.reduce_alpha, pair_grad, b.gauss_offsets, b.gauss_pairs, *outputs)
+        launch(alpha_mode.reduce_alpha, pair_grad, s.tile[1], b.gauss_offsets, b.gauss_pairs, *outputs)
         return grads
     pair_grad = np.empty((len(b.tile_list), V_COLS), dtype=np.float32)  # one partial per (tile, Gaussian) pair
     for index, (begin, end) in enumerate(chunks):
         reduce_count = n if index == len(chunks) - 1 else 0
-        launch(sum_mode.backward_sum, b.tile_offsets[begin], b.tile_offsets[end], reduce_count, k2, b.geom,
+        launch(sum_mode.backward_sum, b.tile_offsets[begin], b.tile_offsets[end], reduce_count, tile, k2, b.geom,
                b.span, ctx.colors, b.pair_tile, b.tile_list, v_image, pair_grad, b.gauss_offsets, b.gauss_pairs,
                *outputs, ctx.rows is not None, *(ctx.rows or (_NO_OFFSETS, _NO_ROWS)))  # fmt: skip
     return grads

@@ -10,7 +10,14 @@ import math
 from dataclasses import dataclass
 
 TILE = 16
-"""Tile edge in pixels: the unit of work one thread owns."""
+"""Tile edge in pixels of alpha compositing, whose per-row registers are TILE pixels wide."""
+
+SUM_TILE = (64, 32)
+"""Default tile shape (width, height) of the accumulated sum. A Gaussian crossing k tile columns sets up
+each of its rows k times: wider tiles cut those set-ups and the (tile, Gaussian) pairs (docs/kernels.md)."""
+
+MAX_TILE = 256
+"""Largest tile edge a caller may ask for."""
 
 ALPHA_MAX = 0.99
 """Alpha is clamped below 1 so that transmittance can be divided back out in the backward pass."""
@@ -73,6 +80,8 @@ class RasterSettings:
     mode: RenderMode = RenderMode.ACCUMULATED_SUM
     cutoff_sigma: float = 3.0
     cov_floor: float = 0.25
+    tile_shape: tuple[int, int] | None = None
+    """Tile (width, height) in pixels; None for the mode's default (SUM_TILE, or TILE x TILE in alpha)."""
 
     def __post_init__(self) -> None:
         if not (isinstance(self.width, int) and isinstance(self.height, int)):
@@ -87,6 +96,27 @@ class RasterSettings:
         if not (self.cov_floor > 0.0 and math.isfinite(self.cov_floor)):
             msg = f"cov_floor must be a positive number of pixels squared, got {self.cov_floor}"
             raise ValueError(msg)
+        self._check_tile_shape()
+
+    def _check_tile_shape(self) -> None:
+        if self.tile_shape is None:
+            return
+        shape = tuple(self.tile_shape)
+        if not (len(shape) == 2 and all(isinstance(e, int) and 1 <= e <= MAX_TILE for e in shape)):
+            msg = f"tile_shape must be two integers in 1..{MAX_TILE}, got {self.tile_shape}"
+            raise ValueError(msg)
+        object.__setattr__(self, "tile_shape", shape)  # a list would make the settings unhashable
+        tw = shape[0]
+        if self.mode is RenderMode.ALPHA and tw > TILE:
+            msg = f"alpha compositing needs tiles at most {TILE} pixels wide, got {self.tile_shape}"
+            raise ValueError(msg)
+
+    @property
+    def tile(self) -> tuple[int, int]:
+        """Tile (width, height) in pixels."""
+        if self.tile_shape is not None:
+            return self.tile_shape
+        return SUM_TILE if self.mode is RenderMode.ACCUMULATED_SUM else (TILE, TILE)
 
     @property
     def scale(self) -> tuple[float, float]:
@@ -97,7 +127,8 @@ class RasterSettings:
     @property
     def tiles(self) -> tuple[int, int]:
         """Number of tiles along x and y."""
-        return -(-self.width // TILE), -(-self.height // TILE)
+        tw, th = self.tile
+        return -(-self.width // tw), -(-self.height // th)
 
 
 def floor_for_zoom(floor_source_px2: float, zoom: float) -> float:

@@ -11,7 +11,6 @@ import taichi as ti
 
 from .binning import Arr1f, Arr1i, Arr2f, Arr2i
 from .fastmath import fast_exp
-from .settings import TILE
 from .tiles import clipped_span, reduce_and_chain, store_gradient, tile_box
 
 Arr3f = ti.types.ndarray(dtype=ti.f32, ndim=3)
@@ -114,6 +113,7 @@ def _tile_loss(x0, y0, x1, y1, image: Arr3f, target: Arr3f, v_scale: ti.f32, v_i
 def forward_sum(
     t_begin: ti.i32,
     t_end: ti.i32,
+    tile: ti.types.vector(2, ti.i32),
     k2: ti.f32,
     geom: Arr2f,
     span: Arr2i,
@@ -132,11 +132,10 @@ def forward_sum(
     """One item per tile, so pixel writes are plain; each Gaussian of the tile draws all its rows there.
     With ``with_loss`` it also writes dL/dimage = v_scale * (image - target), the tile's squared error
     and every row's set-up (pair k's rows from ``row_offsets[k]``), which the backward pass then reuses."""
-    tiles_x = (image.shape[1] + TILE - 1) // TILE
     for item in range((t_end - t_begin) * SPREAD):
         if item % SPREAD == 0:
             t = t_begin + item // SPREAD
-            x0, y0, x1, y1 = tile_box(t, tiles_x, image.shape[1], image.shape[0])
+            x0, y0, x1, y1 = tile_box(t, tile, image.shape[1], image.shape[0])
             for y in range(y0, y1 + 1):
                 for x in range(x0, x1 + 1):
                     for ch in ti.static(range(3)):
@@ -174,6 +173,7 @@ def _pair_gradient(
     k: ti.i32,
     g: ti.i32,
     t: ti.i32,
+    tile,
     k2: ti.f32,
     geom: Arr2f,
     span: Arr2i,
@@ -184,8 +184,7 @@ def _pair_gradient(
     rows: Arr2f,
 ):
     """Gaussian g's gradient from the pixels of tile t: v_px, v_py, v_A, v_B, v_C, v_r, v_g, v_b."""
-    tiles_x = (v_image.shape[1] + TILE - 1) // TILE
-    x0, y0, x1, y1 = tile_box(t, tiles_x, v_image.shape[1], v_image.shape[0])
+    x0, y0, x1, y1 = tile_box(t, tile, v_image.shape[1], v_image.shape[0])
     xlo, xhi, ylo, yhi = clipped_span(span, g, x0, y0, x1, y1)
     px = geom[g, 0]
     py = geom[g, 1]
@@ -239,6 +238,7 @@ def backward_sum(
     k_begin: ti.i32,
     k_end: ti.i32,
     reduce_count: ti.i32,
+    tile: ti.types.vector(2, ti.i32),
     k2: ti.f32,
     geom: Arr2f,
     span: Arr2i,
@@ -264,7 +264,7 @@ def backward_sum(
     With ``kept`` the rows' set-ups come from the forward pass."""
     for k in range(k_begin, k_end):
         v_px, v_py, v_qa, v_qb, v_qc, v_r, v_g, v_b = _pair_gradient(
-            k, tile_list[k], pair_tile[k], k2, geom, span, colors, v_image, kept, row_offsets[k], rows
+            k, tile_list[k], pair_tile[k], tile, k2, geom, span, colors, v_image, kept, row_offsets[k], rows
         )
         store_gradient(pair_grad, k, v_px, v_py, v_qa, v_qb, v_qc, v_r, v_g, v_b, 0.0)
     for g in range(reduce_count):

@@ -4,7 +4,6 @@ ordered reduction of partial gradients followed by the chain rule to the stored 
 import taichi as ti
 
 from .binning import Arr1f, Arr1i, Arr2f, Arr2i, pixel_covariance
-from .settings import TILE
 
 V_COLS = 9
 """Per-Gaussian gradient accumulator: v_px, v_py, v_A, v_B, v_C, v_r, v_g, v_b, v_opacity."""
@@ -33,11 +32,12 @@ def row_span(geom: Arr2f, g: ti.i32, dy: ti.f32, xlo: ti.i32, xhi: ti.i32, k2: t
 
 
 @ti.func
-def tile_box(t: ti.i32, tiles_x: ti.i32, width: ti.i32, height: ti.i32):
-    """First and last pixel column and row of tile t."""
-    x0 = (t % tiles_x) * TILE
-    y0 = (t // tiles_x) * TILE
-    return x0, y0, ti.min(x0 + TILE, width) - 1, ti.min(y0 + TILE, height) - 1
+def tile_box(t: ti.i32, tile, width: ti.i32, height: ti.i32):
+    """First and last pixel column and row of tile t, for tiles of ``tile`` = (width, height) pixels."""
+    tiles_x = (width + tile[0] - 1) // tile[0]
+    x0 = (t % tiles_x) * tile[0]
+    y0 = (t // tiles_x) * tile[1]
+    return x0, y0, ti.min(x0 + tile[0], width) - 1, ti.min(y0 + tile[1], height) - 1
 
 
 @ti.func
