@@ -20,9 +20,11 @@ import taichi as ti
 from .launches import launch
 from .settings import RasterSettings
 
-GEOM_COLS = 9
+GEOM_COLS = 11
 """Per-Gaussian projected geometry: px, py (pixel mean), A, B, C (conic), rx, ry (cut-off half extents),
-exp(-A) (the row recurrence's constant step) and 1 / A (for the span of a row)."""
+exp(-A) (the row recurrence's constant step), 1 / A (for the span of a row), exp(-2A) and exp(-4A) (the
+steps of the forward's two-pixel recurrence, each rounded once: squaring exp(-A) would round twice and
+drift four times faster along a span)."""
 
 Arr1f = ti.types.ndarray(dtype=ti.f32, ndim=1)
 Arr2f = ti.types.ndarray(dtype=ti.f32, ndim=2)
@@ -110,6 +112,8 @@ def _project(means: Arr2f, chol: Arr2f, i: ti.i32, view: ti.types.vector(7, ti.f
     geom[i, 6] = view[5] * ti.sqrt(c)
     geom[i, 7] = ti.exp(-qa)
     geom[i, 8] = 1.0 / qa
+    geom[i, 9] = ti.exp(-2.0 * qa)
+    geom[i, 10] = ti.exp(-4.0 * qa)
 
 
 @ti.kernel

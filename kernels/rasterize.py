@@ -107,8 +107,9 @@ def _render(params: tuple[np.ndarray, ...], s: RasterSettings, target: np.ndarra
     v_scale = np.float32(2.0 / image.size)
     for begin, end in launch_chunks(binning, s):
         launch(sum_mode.forward_sum, begin, end, tile, k2, binning.geom, binning.span, colors, binning.tile_offsets,
-               binning.tile_list, image, target is not None, _NO_LOSS if target is None else target, v_scale,
-               v_image, row_sse, *rows)  # fmt: skip
+               binning.tile_list, s.width, s.height, image.reshape(-1), target is not None,
+               (_NO_LOSS if target is None else target).reshape(-1), v_scale, v_image.reshape(-1), row_sse,
+               *rows)  # fmt: skip
     kept = rows if target is not None else None
     return image, RasterContext(s, *params, binning, None, None, kept), v_image, row_sse
 

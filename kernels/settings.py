@@ -16,8 +16,9 @@ SUM_TILE = (64, 32)
 """Default tile shape (width, height) of the accumulated sum. A Gaussian crossing k tile columns sets up
 each of its rows k times: wider tiles cut those set-ups and the (tile, Gaussian) pairs (docs/kernels.md)."""
 
-MAX_TILE = 256
-"""Largest tile edge a caller may ask for."""
+MAX_TILE = (64, 256)
+"""Largest tile (width, height): a row's G is stepped by recurrence across the tile, and its rounding drift
+grows with the square of the span (64 pixels: a tenth of the forward tolerance on 80-pixel Gaussians)."""
 
 ALPHA_MAX = 0.99
 """Alpha is clamped below 1 so that transmittance can be divided back out in the backward pass."""
@@ -102,8 +103,10 @@ class RasterSettings:
         if self.tile_shape is None:
             return
         shape = tuple(self.tile_shape)
-        if not (len(shape) == 2 and all(isinstance(e, int) and 1 <= e <= MAX_TILE for e in shape)):
-            msg = f"tile_shape must be two integers in 1..{MAX_TILE}, got {self.tile_shape}"
+        if not (len(shape) == 2 and all(isinstance(e, int) for e in shape)) or not (
+            1 <= shape[0] <= MAX_TILE[0] and 1 <= shape[1] <= MAX_TILE[1]
+        ):
+            msg = f"tile_shape must be a width in 1..{MAX_TILE[0]} and a height in 1..{MAX_TILE[1]}, got {shape}"
             raise ValueError(msg)
         object.__setattr__(self, "tile_shape", shape)  # a list would make the settings unhashable
         tw = shape[0]
