@@ -17,13 +17,14 @@ Arr3f = ti.types.ndarray(dtype=ti.f32, ndim=3)
 Arr1d = ti.types.ndarray(dtype=ti.f64, ndim=1)
 
 
-SPREAD = 64
+SPREAD = 256
 """Loop iterations per tile in the forward launch: Taichi's CPU backend deals out parallel loops in blocks
-of at least 512 iterations, so a loop over the 1,536 tiles of a Kodak picture would feed three blocks to
-the threads; spreading each tile over 64 iterations (63 of them empty) gives 192 blocks of 8 tiles."""
-ROWS = 4
+of at least 512 iterations, so a loop over the 192 64x32 tiles of a Kodak picture would be one block for
+one thread; spreading each tile over 256 iterations (255 of them empty) gives 96 blocks of 2 tiles."""
+ROWS = 2
 """Rows whose set-up (span, two exps) is computed together: independent work the CPU overlaps, where one
-row at a time waits on its sqrt and exps."""
+row at a time waits on its sqrt and exps (two measured 5% faster than four on 64x32 tiles, which set up
+rows past a Gaussian's last one more often, and 10% faster than one)."""
 
 
 @ti.func
