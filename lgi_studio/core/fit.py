@@ -30,7 +30,7 @@ from .init import initialize
 from .metrics import psnr_8bit, ssim_with_gradient
 from .model import Gaussians
 from .optim import Adam, StepSizes, cosine_decay
-from .plateau import DEFAULT_PLATEAU, PlateauRule, PlateauWatch
+from .plateau import DEFAULT_PLATEAU, Anneal, PlateauRule, PlateauWatch
 from .quantize import MAX_CODEBOOK, MIN_CODEBOOK
 from .rate import SLOPE_DB_PER_LN_RATE, best, evaluate, worth_their_bits
 from .rate_loss import RateTerm
@@ -545,6 +545,7 @@ def fit(image: np.ndarray, cfg: FitConfig) -> Generator[FitProgress, None, FitRe
     history = {k: np.zeros(total) for k in ("iteration", "loss", "psnr", "elapsed", "count")}
     last_preview = -math.inf
     rate = _rate_term(cfg)
+    anneal: Anneal | None = None  # set once the fit has plateaued (core.plateau)
     for it in range(total):
         in_qa = qa_start is not None and it >= qa_start
         if in_qa and qa is None:
@@ -558,7 +559,7 @@ def fit(image: np.ndarray, cfg: FitConfig) -> Generator[FitProgress, None, FitRe
         grads = level.gradients(rasterize_backward(ctx, v_image), shown, rho)
         if rate is not None:
             grads = rate.add_to(grads, gaussians, mse, it)
-        scale = _step_scale(cfg, it)
+        scale = _step_scale(cfg, it) if anneal is None else anneal.step_scale(it)
         adam.step(gaussians, grads, scale, frozen + (qa.frozen if in_qa else ()))
         if in_qa:
             qa.step_codebooks(grads, scale)
@@ -568,9 +569,11 @@ def fit(image: np.ndarray, cfg: FitConfig) -> Generator[FitProgress, None, FitRe
             gaussians = densify_at(level, gaussians, adam, render, schedule[it + 1], rng, cfg.mode, cap)
         elapsed = time.perf_counter() - start_time
         psnr = 10.0 * math.log10(1.0 / max(mse, 1e-12))
-        flat = watch is not None and watch.update(mse, level.factor == 1, it + 1 in schedule)
+        if anneal is None and watch is not None and watch.update(mse, level.factor == 1, it + 1 in schedule):
+            anneal = watch.rule.anneal(it + 1, cfg.fit_iterations, _step_scale(cfg, it + 1), cfg.final_step_fraction)
+        done = anneal is not None and it + 1 >= anneal.end
         preview = None
-        if elapsed - last_preview >= cfg.preview_interval_s or it + 1 == total or flat:
+        if elapsed - last_preview >= cfg.preview_interval_s or it + 1 == total or done:
             last_preview = elapsed
             preview = (np.clip(upsampled(render, level), 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
         for key, value in zip(history, (it + 1, loss, psnr, elapsed, len(gaussians)), strict=True):
@@ -588,7 +591,7 @@ def fit(image: np.ndarray, cfg: FitConfig) -> Generator[FitProgress, None, FitRe
             preview,
             qa_start if in_qa else None,
         )
-        if command == STOP or flat:
+        if command == STOP or done:
             history = {key: values[: it + 1] for key, values in history.items()}
             break
     final = gaussians.render(mode=cfg.mode)

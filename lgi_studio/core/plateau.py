@@ -5,12 +5,18 @@ squared error (one noisy iteration moves it little); the fit stops at the end of
 than ``min_gain_db`` above the previous window's. Windows that contain a coarse iteration (``core.schedule``)
 or a densification point are not compared: their errors are not the full-resolution picture's, or the count
 just changed. A preset's iteration count is then a maximum.
+
+A plateau comes long before the step sizes' cosine decay has run its course, and the smaller steps of that
+decay are what still gains: so the fit does not stop there but anneals (``Anneal``): its steps fall from
+where they are to their final size over a short tail (``tail`` of the budget), and the fit ends after it.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+
+from .optim import cosine_decay
 
 
 @dataclass(frozen=True)
@@ -24,6 +30,7 @@ class PlateauRule:
 
     window: int = 100
     min_gain_db: float = 0.01
+    tail: float = 0.2  # the fraction of the budget over which the steps anneal after the plateau; 0: stop
 
     def __post_init__(self) -> None:
         if self.window < 2:
@@ -32,6 +39,29 @@ class PlateauRule:
         if not self.min_gain_db >= 0.0:
             msg = f"min_gain_db must be non-negative, got {self.min_gain_db}"
             raise ValueError(msg)
+        if not 0.0 <= self.tail <= 1.0:
+            msg = f"the plateau's tail must be a fraction of the budget in [0, 1], got {self.tail}"
+            raise ValueError(msg)
+
+    def anneal(self, start: int, budget: int, scale: float, final: float) -> Anneal:
+        """The end of a fit that plateaued at iteration ``start`` with step scale ``scale`` (``final``: the
+        scale its budget would have ended at)."""
+        return Anneal(start, min(budget, start + round(self.tail * budget)), scale, final)
+
+
+@dataclass(frozen=True)
+class Anneal:
+    """A plateaued fit's last iterations, ``start`` to ``end``: step scales from ``scale`` down to ``final``
+    along a half cosine (the shape of the fit's own decay, compressed), then the fit ends."""
+
+    start: int
+    end: int
+    scale: float
+    final: float
+
+    def step_scale(self, iteration: int) -> float:
+        progress = (iteration - self.start) / max(1, self.end - self.start)
+        return self.scale * cosine_decay(progress, min(1.0, self.final / self.scale))
 
 
 DEFAULT_PLATEAU = PlateauRule()

@@ -1,10 +1,13 @@
 """The plateau rule (core.plateau) on synthetic error curves: it stops a flat fit, not an improving one."""
 
+import itertools
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
 from lgi_studio.core.fit import FitConfig, fit, run_fit
-from lgi_studio.core.plateau import PlateauRule, PlateauWatch
+from lgi_studio.core.plateau import Anneal, PlateauRule, PlateauWatch
 from tests.core.test_fit import synthetic
 
 
@@ -58,18 +61,35 @@ def test_coarse_windows_and_densification_are_not_compared():
     assert stops.index(True) + 1 == 400  # 100..200 had the change; 200..300 has no predecessor
 
 
-@pytest.mark.parametrize(("window", "gain"), [(1, 0.01), (100, -0.1), (100, float("nan"))])
-def test_rules_refuse_meaningless_settings(window, gain):
-    with pytest.raises(ValueError, match=r"plateau window|min_gain_db"):
-        PlateauRule(window, gain)
+@pytest.mark.parametrize(
+    ("window", "gain", "tail"),
+    [(1, 0.01, 0.1), (100, -0.1, 0.1), (100, float("nan"), 0.1), (100, 0.01, -0.1), (100, 0.01, 1.5)],
+)
+def test_rules_refuse_meaningless_settings(window, gain, tail):
+    with pytest.raises(ValueError, match=r"plateau window|min_gain_db|tail"):
+        PlateauRule(window, gain, tail)
+
+
+def test_the_anneal_falls_from_the_plateau_scale_to_the_final_one():
+    """Over its tail the step scale falls monotonically from where the fit was to the budget's final
+    scale, and stays there; the tail is its fraction of the budget, cut at the budget's end."""
+    anneal = PlateauRule(100, 0.01, tail=0.1).anneal(1000, 5000, 0.6, 0.1)
+    assert (anneal.start, anneal.end) == (1000, 1500)
+    scales = [anneal.step_scale(it) for it in range(1000, 1600)]
+    assert scales[0] == pytest.approx(0.6)
+    assert scales[500] == pytest.approx(0.1)
+    assert scales[-1] == pytest.approx(0.1)
+    assert all(a >= b for a, b in itertools.pairwise(scales))
+    assert PlateauRule(100, 0.01, tail=0.1).anneal(4800, 5000, 0.12, 0.1).end == 5000
+    assert PlateauRule(100, 0.01, tail=0.0).anneal(1000, 5000, 0.6, 0.1) == Anneal(1000, 1000, 0.6, 0.1)
 
 
 def test_a_fit_ends_at_its_plateau_but_not_during_qa():
-    """A rule no fit can meet (gain 100 dB per window) ends it after its second comparable window (the
+    """Without a tail, a rule no fit can meet (gain 100 dB per window) ends it after its second comparable window (the
     first window holds the densification at iteration 4), and the history holds the iterations it ran; a
     fit with QA runs its whole budget."""
     image = synthetic()
-    rule = PlateauRule(window=10, min_gain_db=100.0)
+    rule = PlateauRule(window=10, min_gain_db=100.0, tail=0.0)
     cfg = FitConfig(count=60, iterations=200, densify_at=(0.02,), plateau=rule, preview_interval_s=60.0)
     steps = list(fit(image, cfg))
     assert steps[-1].preview is not None  # the last step shows where it ended
@@ -78,3 +98,16 @@ def test_a_fit_ends_at_its_plateau_but_not_during_qa():
     assert result.history["iteration"][-1] == 30
     with_qa = FitConfig(count=60, iterations=40, plateau=rule, qa_training=True)
     assert len(run_fit(image, with_qa).history["iteration"]) == with_qa.total_iterations
+
+
+def test_a_plateaued_fit_anneals_over_its_tail_then_ends():
+    """The same plateau at iteration 30 with a tail of 0.25 of a 200-iteration budget: 50 iterations more,
+    at smaller steps than the budget's own decay would have taken there, ending with the final scale."""
+    image = synthetic()
+    plain = FitConfig(count=60, iterations=200, densify_at=(0.02,), plateau=None, rate_slope=0.0)
+    annealed = replace(plain, plateau=PlateauRule(window=10, min_gain_db=100.0, tail=0.25))
+    result = run_fit(image, annealed)
+    assert len(result.history["iteration"]) == 80
+    assert result.history["iteration"][-1] == 80
+    assert result.psnr != run_fit(image, replace(annealed, plateau=replace(annealed.plateau, tail=0.0))).psnr
+    assert len(run_fit(image, plain).history["iteration"]) == 200
