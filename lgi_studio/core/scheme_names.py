@@ -10,8 +10,7 @@ from .registry import DEFAULT_SCHEME, SCHEMES, SIZED_CODEBOOK
 
 __all__ = ["DEFAULT_SCHEME", "PRESETS", "RENDER_MODES", "SCHEMES", "SIZED_CODEBOOK"]
 
-PRESETS = {"fast": 500, "balanced": 1000, "high": 5000, "ultra": 10000}
-"""Iteration budgets per preset: the original LGI encoder's, except ``balanced`` (the default, 2000 there),
-which reaches commit 7c1ab4e's 2000-iteration files, at equal bytes, in 1000 (docs/encoder.md)."""
+PRESETS = {"fast": 500, "balanced": 2000, "high": 5000, "ultra": 10000}
+"""Iteration budgets per preset (the original LGI encoder's)."""
 RENDER_MODES = ("sum", "alpha")
 """``lgi_kernels.RenderMode``'s values (a test keeps them equal): accumulated summation, alpha compositing."""

@@ -148,7 +148,6 @@ def test_impossible_settings_are_refused(kwargs, message):
 
 def test_presets_set_the_iteration_budget():
     assert FitConfig(preset="fast").total_iterations < FitConfig(preset="balanced").total_iterations
-    assert FitConfig(preset="balanced").total_iterations < FitConfig(preset="high").total_iterations
     assert FitConfig(preset="high").total_iterations < FitConfig(preset="ultra").total_iterations
     assert FitConfig(preset="fast", iterations=7).total_iterations == 7
 
