@@ -37,15 +37,13 @@ class Schedule:
     ``levels`` lists ``(share of the fit's iterations, downscale factor)`` from the first iterations on;
     whatever the shares leave runs at full resolution. Quantization-aware iterations are always at full
     resolution. A level is only used where its picture has at least ``min_side`` pixels on its short side
-    and ``min_pixels_per_gaussian`` pixels per Gaussian of the fit's count (small pictures fit quickly
-    anyway). 16 lets Kodak fits up to N=6144 start at half size: at N=4500 (21.8 pixels per Gaussian there),
-    1000 iterations, the files were +0.03 and -0.05 dB at equal bytes against full size throughout, in 0.79
-    of the CPU time; a quarter-size level at N=3000 (8 per Gaussian) lost 0.6 dB (docs/encoder.md).
+    and ``min_pixels_per_gaussian`` pixels per Gaussian of the fit's count (measured on Kodak at 33, i.e.
+    N=3000 at half size; small pictures fit quickly anyway).
     """
 
     levels: tuple[tuple[float, int], ...] = ()
     min_side: int = 128
-    min_pixels_per_gaussian: float = 16.0
+    min_pixels_per_gaussian: float = 32.0
 
     def __post_init__(self) -> None:
         shares = [share for share, _ in self.levels]
