@@ -107,14 +107,17 @@ class EngineClient:
                 return event
 
     def stop(self, join_s: float = JOIN_S) -> int | None:
-        """Ask the engine to quit and make sure it is gone (terminated if it does not answer in time);
-        returns its exit code. Events already sent can still be received until ``close``."""
+        """Ask the engine to quit and make sure it is gone: terminated if it does not answer in time, killed
+        if it is still there after another ``join_s`` (a loaded machine can delay both); returns its exit
+        code. Events already sent can still be received until ``close``."""
         with contextlib.suppress(EngineGoneError):
             self.send(Quit())
         self.process.join(join_s)
-        if self.process.is_alive():
-            self.process.terminate()
-            self.process.join(join_s)
+        for end in (self.process.terminate, self.process.kill):
+            if self.process.is_alive():
+                end()
+                self.process.join(join_s)
+        self.process.join()  # a killed process is reaped at once
         self._commands.close()
         return self.process.exitcode
 
