@@ -65,8 +65,8 @@ def test_encode_writes_the_reconstruction_and_metrics(tmp_path, capsys):
 
 
 def test_a_fit_ended_at_its_plateau_reports_the_iterations_it_ran(tmp_path):
-    """A flat picture is fitted long before 2000 iterations: the plateau rule (core.plateau) ends the fit,
-    and the summary counts what ran, not the budget."""
+    """A flat picture is fitted long before 5000 iterations: the plateau rule (core.plateau) ends the fit
+    after its anneal (here near 1800 + 1000), and the summary counts what ran, not the budget."""
     import json
 
     import numpy as np
@@ -74,11 +74,11 @@ def test_a_fit_ended_at_its_plateau_reports_the_iterations_it_ran(tmp_path):
 
     src = tmp_path / "flat.png"
     Image.fromarray(np.full((24, 32, 3), 100, np.uint8)).save(src)
-    args = ["encode", "-i", str(src), "-o", str(tmp_path / "out.png"), "-n", "40", "--iterations", "2000"]
+    args = ["encode", "-i", str(src), "-o", str(tmp_path / "out.png"), "-n", "40", "--iterations", "5000"]
     assert main([*args, "--quiet", "--metrics-json", str(tmp_path / "m.json")]) == 0
     summary = json.loads((tmp_path / "m.json").read_text())
     ran = len(summary["history"]["iteration"])
-    assert ran < 2000
+    assert ran < 5000
     assert summary["iterations"] == ran
 
 
