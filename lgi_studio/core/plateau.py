@@ -21,11 +21,13 @@ from .optim import cosine_decay
 
 @dataclass(frozen=True)
 class PlateauRule:
-    """Stop after a full-resolution window that gained less than ``min_gain_db`` over the one before.
+    """A fit has plateaued after a full-resolution window that gained less than ``min_gain_db`` over the one
+    before; it then anneals over ``tail`` of its budget and ends.
 
     The default, 0.01 dB per 100 iterations: 2000-iteration fits at N=700 reach it near their end (kodim07:
     the window to 1800 gained nothing, the fit's last 200 iterations 0.01 dB); at N=3000 they still gain
-    0.03 dB per window there and run their whole budget (docs/encoder.md).
+    0.03 dB per window there and run their whole budget; 5000-iteration fits at N=700 reach it at about
+    3000 (docs/encoder.md).
     """
 
     window: int = 100
