@@ -15,17 +15,12 @@ TIMEOUT_MS = 90_000
 
 
 @pytest.fixture
-def window(qtbot, tmp_path):
-    w = MainWindow(settings=QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat))
-    qtbot.addWidget(w)
-    w.ask_unsaved = lambda: "discard"  # tests that want the prompt replace this
-    w.count.setValue(60)
-    w.preset.setCurrentText("fast")
-    w.codebook.setCurrentText("16")
-    yield w
-    w.ask_unsaved = lambda: "discard"  # a test may have left a prompt answer that keeps the window open
-    w.close()
-    assert not w.engine.alive
+def window(window):
+    """The shared window with the preset's own iterations (these tests count them) and a 16-entry colour
+    codebook (the tests of the codebook slider need one)."""
+    window.session.set_settings(iterations=None)
+    window.codebook.setCurrentText("16")
+    return window
 
 
 def test_fit_shows_frames_marks_qa_requantizes_and_exports(qtbot, window, picture, tmp_path):
@@ -60,7 +55,7 @@ def test_fit_shows_frames_marks_qa_requantizes_and_exports(qtbot, window, pictur
         shown = window.pair.items[1].image
         assert shown.shape == window.pair.reconstruction.shape
         assert not np.array_equal(shown, window.pair.reconstruction)
-    assert not window.pair.canvases[0].isVisible()  # the error view keeps both; split uses one view
+        assert window.pair.canvases[0].isVisible() == (mode == "error")  # split draws both in one view
     window.view_mode.setCurrentIndex(window.view_mode.findData("side"))
 
     csv_path, json_path = tmp_path / "m.csv", tmp_path / "m.json"
