@@ -16,7 +16,14 @@ from .backend import BackendError, BackendInfo, active_backend, ensure_backend, 
 prepare_cache_folders()  # before Taichi's import, which aborts the process when HOME is unset
 
 from .gradients import Gradients  # noqa: E402 - Taichi is imported from here on
-from .rasterize import RasterContext, rasterize_backward, rasterize_forward, rasterize_forward_l2  # noqa: E402
+from .rasterize import (  # noqa: E402
+    RasterContext,
+    rasterize_backward,
+    rasterize_backward_colours,
+    rasterize_forward,
+    rasterize_forward_colours,
+    rasterize_forward_l2,
+)
 from .settings import RasterSettings, RenderMode, Viewport, floor_for_zoom  # noqa: E402
 
 __all__ = [
@@ -32,6 +39,8 @@ __all__ = [
     "floor_for_zoom",
     "prepare_cache_folders",
     "rasterize_backward",
+    "rasterize_backward_colours",
     "rasterize_forward",
+    "rasterize_forward_colours",
     "rasterize_forward_l2",
 ]

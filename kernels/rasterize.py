@@ -179,6 +179,57 @@ def rasterize_forward_l2(
     return image, ctx, v_image, float(row_sse.sum() / image.size)
 
 
+def rasterize_forward_colours(ctx: RasterContext, colors: np.ndarray) -> np.ndarray:
+    """Render ``ctx``'s Gaussians (sum mode) with other ``colors`` ([N, 3]): the positions and shapes are
+    already binned, so this is the forward launches alone, the same pixels a full render would give. A
+    colour refit renders one geometry a hundred times (``core.refit``)."""
+    ensure_backend()
+    s = _sum_only(ctx, "rasterize_forward_colours")
+    colors = _f32(colors, (3,), "colors")
+    if len(colors) != len(ctx.means):
+        msg = f"colors must have shape [{len(ctx.means)}, 3], got {colors.shape}"
+        raise ValueError(msg)
+    b = ctx.binning
+    image = np.empty((s.height, s.width, 3), dtype=np.float32)
+    tile = ti.Vector(s.tile, dt=ti.i32)
+    for begin, end in launch_chunks(b, s):
+        launch(sum_mode.forward_sum, begin, end, tile, s.cutoff_sigma**2, b.geom, b.span, colors, b.tile_offsets,
+               b.tile_list, s.width, s.height, image.reshape(-1), False, _NO_LOSS.reshape(-1), np.float32(0.0),
+               _NO_LOSS.reshape(-1), _NO_SSE, _NO_OFFSETS, _NO_ROWS)  # fmt: skip
+    return image
+
+
+def rasterize_backward_colours(ctx: RasterContext, v_image: np.ndarray) -> np.ndarray:
+    """dLoss/dcolours ``[N, 3]`` alone (sum mode), given ``v_image`` = dLoss/dimage: ``rasterize_backward``'s
+    ``v_colors``, the same bits, for about half its work (no shape moments, no chain rule)."""
+    ensure_backend()
+    s = _sum_only(ctx, "rasterize_backward_colours")
+    v_image = np.ascontiguousarray(v_image, dtype=np.float32)
+    if v_image.shape != (s.height, s.width, 3):
+        msg = f"v_image must have shape {(s.height, s.width, 3)}, got {v_image.shape}"
+        raise ValueError(msg)
+    n, b = len(ctx.means), ctx.binning
+    v_colors = np.zeros((n, 3), np.float32)
+    if n == 0 or len(b.tile_list) == 0:
+        return v_colors
+    pair_grad = np.empty((len(b.tile_list), 3), dtype=np.float32)
+    tile = ti.Vector(s.tile, dt=ti.i32)
+    chunks = launch_chunks(b, s)
+    for index, (begin, end) in enumerate(chunks):
+        reduce_count = n if index == len(chunks) - 1 else 0
+        launch(sum_mode.colour_gradient_sum, b.tile_offsets[begin], b.tile_offsets[end], reduce_count, tile,
+               s.cutoff_sigma**2, b.geom, b.span, b.pair_tile, b.tile_list, v_image, pair_grad, b.gauss_offsets,
+               b.gauss_pairs, v_colors)  # fmt: skip
+    return v_colors
+
+
+def _sum_only(ctx: RasterContext, name: str) -> RasterSettings:
+    if ctx.settings.mode is not RenderMode.ACCUMULATED_SUM:
+        msg = f"{name} needs the accumulated-sum mode, in which a render is linear in the colours"
+        raise ValueError(msg)
+    return ctx.settings
+
+
 def rasterize_backward(ctx: RasterContext, v_image: np.ndarray) -> Gradients:
     """Gradients of a loss with respect to every parameter, given ``v_image`` = dLoss/dimage ``[H, W, 3]``."""
     ensure_backend()

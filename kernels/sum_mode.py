@@ -299,3 +299,63 @@ def backward_sum(
         reduce_and_chain(
             g, pair_grad, 1, gauss_offsets, gauss_pairs, chol, scale, v_means, v_chol, v_colors, v_opacities
         )
+
+
+@ti.func
+def _pair_colour_gradient(g: ti.i32, t: ti.i32, tile, k2: ti.f32, geom: Arr2f, span: Arr2i, v_image: Arr3f):
+    """Gaussian g's colour gradient from the pixels of tile t: ``_pair_gradient``'s v_r, v_g, v_b, the same
+    operations in the same order (so the same bits), without the moments the shape needs."""
+    x0, y0, x1, y1 = tile_box(t, tile, v_image.shape[1], v_image.shape[0])
+    xlo, xhi, ylo, yhi = clipped_span(span, g, x0, y0, x1, y1)
+    step = geom[g, 7]
+    shape = gaussian_shape(geom, g)
+    v_r = v_g = v_b = 0.0
+    for block in range((yhi - ylo) // ROWS + 1):
+        y0 = ylo + block * ROWS
+        lo, hi, w0, ratio0 = _rows_setup(shape, y0, xlo, xhi, k2)
+        for r in ti.static(range(ROWS)):
+            if y0 + r <= yhi:
+                y = y0 + r
+                w = w0[r]
+                ratio = ratio0[r]
+                for x in range(lo[r], hi[r] + 1):
+                    v_r += w * v_image[y, x, 0]
+                    v_g += w * v_image[y, x, 1]
+                    v_b += w * v_image[y, x, 2]
+                    w *= ratio
+                    ratio *= step
+    return v_r, v_g, v_b
+
+
+@ti.kernel
+def colour_gradient_sum(
+    k_begin: ti.i32,
+    k_end: ti.i32,
+    reduce_count: ti.i32,
+    tile: ti.types.vector(2, ti.i32),
+    k2: ti.f32,
+    geom: Arr2f,
+    span: Arr2i,
+    pair_tile: Arr1i,
+    tile_list: Arr1i,
+    v_image: Arr3f,
+    pair_grad: Arr2f,
+    gauss_offsets: Arr1i,
+    gauss_pairs: Arr1i,
+    v_colors: Arr2f,
+):
+    """dL/dcolours alone (the adjoint of a sum render in its colours, what a colour refit needs): one item
+    per (tile, Gaussian) pair in [k_begin, k_end), then the first ``reduce_count`` Gaussians' partials summed
+    in ``backward_sum``'s order."""
+    for k in range(k_begin, k_end):
+        v_r, v_g, v_b = _pair_colour_gradient(tile_list[k], pair_tile[k], tile, k2, geom, span, v_image)
+        pair_grad[k, 0] = v_r
+        pair_grad[k, 1] = v_g
+        pair_grad[k, 2] = v_b
+    for g in range(reduce_count):
+        acc = ti.Vector([0.0, 0.0, 0.0])
+        for j in range(gauss_offsets[g], gauss_offsets[g + 1]):
+            for c in ti.static(range(3)):
+                acc[c] += pair_grad[gauss_pairs[j], c]
+        for c in ti.static(range(3)):
+            v_colors[g, c] = acc[c]

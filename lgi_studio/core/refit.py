@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from lgi_kernels import RenderMode, rasterize_backward, rasterize_forward
+from lgi_kernels import RenderMode, rasterize_backward_colours, rasterize_forward, rasterize_forward_colours
 
 from .model import Gaussians
 from .schemes import CodebookUse, Quantized, Scheme
@@ -103,18 +103,18 @@ def _masked_cgls_steps(
 
 
 def _operators(geometry: Gaussians) -> tuple[Callable, Callable]:
-    """``colours -> render`` and its adjoint ``image -> per-Gaussian colour gradient`` for fixed geometry."""
+    """``colours -> render`` and its adjoint ``image -> per-Gaussian colour gradient`` for fixed geometry:
+    binned once, then the rasterizer's colour-only passes (the same bits as full renders and backward
+    passes, for less work)."""
     settings = geometry.raster_settings(mode=RenderMode.ACCUMULATED_SUM)
-    means, chol, opacities = geometry.means, geometry.chol, geometry.opacities
-    _, ctx = rasterize_forward(means, chol, geometry.colors, opacities, settings)
+    _, ctx = rasterize_forward(geometry.means, geometry.chol, geometry.colors, geometry.opacities, settings)
 
     def forward(colours: np.ndarray) -> np.ndarray:
-        image, _ = rasterize_forward(means, chol, colours.astype(np.float32), opacities, settings)
-        return image.astype(np.float64)
+        return rasterize_forward_colours(ctx, colours.astype(np.float32)).astype(np.float64)
 
     def adjoint(image: np.ndarray) -> np.ndarray:
         # the backward pass of a loss whose image gradient is ``image``: v_colors = F^T image
-        return rasterize_backward(ctx, image.astype(np.float32)).v_colors.astype(np.float64)
+        return rasterize_backward_colours(ctx, image.astype(np.float32)).astype(np.float64)
 
     return forward, adjoint
 
