@@ -3,7 +3,7 @@
 Run: ``python benchmarks/render_speed.py`` (``--quick`` for fewer repeats and sizes). Prints a table.
 "fwd+bwd" is a plain render and its backward pass; "fit step" is what a fit does per iteration before
 Adam (render, L2 loss and its image gradient, backward), each checkout its own way. Launches are a fit
-step's.
+step's. ``--gaussians FILE.lgi`` draws that file's Gaussians at its picture's size instead of synthetic ones.
 
 ``--baseline VENV`` measures another checkout's kernels (installed in VENV, e.g. the commit before a kernel
 change) in the same run: each side runs in its own worker process, and the two are measured in turns,
@@ -17,6 +17,7 @@ import argparse
 import json
 import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -103,17 +104,22 @@ def _measure_here(request: dict) -> dict:
     from lgi_kernels import RasterSettings, RenderMode, rasterize_backward, rasterize_forward
     from lgi_kernels.launches import recorded_launches
 
-    params = fitted_like_gaussians(request["n"])
+    if "gaussians" in request:  # a real fit's, saved by the parent (any checkout can read an .npz)
+        with np.load(request["gaussians"]) as saved:
+            params = tuple(saved[k] for k in ("means", "chol", "colors", "opacities"))
+            width, height = (int(v) for v in saved["size"])
+    else:
+        params, (width, height) = fitted_like_gaussians(request["n"]), (WIDTH, HEIGHT)
     mode = RenderMode.parse(request["mode"])
-    settings = RasterSettings(WIDTH, HEIGHT, mode=mode)
-    big = RasterSettings(WIDTH * DECODE_ZOOM, HEIGHT * DECODE_ZOOM, mode=mode, cov_floor=0.25 * DECODE_ZOOM**2)
-    v_image = np.full((HEIGHT, WIDTH, 3), 1e-3, dtype=np.float32)
+    settings = RasterSettings(width, height, mode=mode)
+    big = RasterSettings(width * DECODE_ZOOM, height * DECODE_ZOOM, mode=mode, cov_floor=0.25 * DECODE_ZOOM**2)
+    v_image = np.full((height, width, 3), 1e-3, dtype=np.float32)
 
     def fwd_bwd() -> None:
         _, ctx = rasterize_forward(*params, settings)
         rasterize_backward(ctx, v_image)
 
-    target = np.random.default_rng(1).uniform(0.0, 1.0, (HEIGHT, WIDTH, 3)).astype(np.float32)
+    target = np.random.default_rng(1).uniform(0.0, 1.0, (height, width, 3)).astype(np.float32)
     step = _fit_step(params, settings, target)
     repeats = request["repeats"]
     with recorded_launches() as launches:
@@ -150,9 +156,12 @@ def _best(results: list[dict]) -> dict:
     return {k: min(r[k] for r in results) for k in results[0]}
 
 
-def compare(sides: dict[str, Side], n: int, mode: str, repeats: int, rounds: int) -> dict[str, dict]:
-    """Each side's best over ``rounds`` turns, the sides taking turns within each round."""
-    request = {"n": n, "mode": mode, "repeats": repeats}
+def compare(
+    sides: dict[str, Side], n: int, mode: str, repeats: int, rounds: int, gaussians: str | None = None
+) -> dict[str, dict]:
+    """Each side's best over ``rounds`` turns, the sides taking turns within each round; ``gaussians``: an
+    ``.npz`` of a real fit's Gaussians to draw instead of ``n`` synthetic ones."""
+    request = {"n": n, "mode": mode, "repeats": repeats, **({"gaussians": gaussians} if gaussians else {})}
     results: dict[str, list[dict]] = {name: [] for name in sides}
     for _ in range(rounds):
         for name, side in sides.items():
@@ -187,6 +196,20 @@ def _row(n: int, mode: str, threads: int | None, got: dict[str, dict]) -> dict[s
     return row
 
 
+def _saved_gaussians(path: Path) -> tuple[str, int, tuple[int, int]]:
+    """A .lgi file's Gaussians (as decoded) in a temporary .npz that every side's worker can read, their
+    count and the picture's size: real fits' Gaussians cost the kernels more than the synthetic ones (larger,
+    more overlap; docs/kernels.md)."""
+    from lgi_studio.io.lgi_format import read_lgi
+
+    g = read_lgi(path).gaussians()
+    npz = Path(tempfile.mkdtemp(prefix="render_speed-")) / "gaussians.npz"
+    names = ("means", "chol", "colors", "opacities")
+    arrays = {k: np.ascontiguousarray(getattr(g, k), dtype=np.float32) for k in names}
+    np.savez(npz, size=np.array(g.native_size), **arrays)
+    return str(npz), len(g), g.native_size
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer sizes and repeats")
@@ -195,6 +218,7 @@ def main() -> None:
     parser.add_argument("--modes", default="sum,alpha", help="sum, alpha or both")
     parser.add_argument("--threads", default="", help="comma-separated CPU thread counts (default: all)")
     parser.add_argument("--rounds", type=int, default=None, help="turns per side (best of all kept)")
+    parser.add_argument("--gaussians", type=Path, default=None, help="a .lgi whose Gaussians are drawn instead")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -204,7 +228,14 @@ def main() -> None:
     counts = counts or ([5000, 20000] if args.quick else [1000, 5000, 10000, 20000, 50000])
     repeats, rounds = (3, 3) if args.quick else (5, 5)
     rounds = args.rounds or rounds
-    print(f"CPU backend, image {WIDTH}x{HEIGHT}, sigma 1-6 px; load average before: {os.getloadavg()}")
+    saved = None
+    if args.gaussians:
+        saved, n, (width, height) = _saved_gaussians(args.gaussians)
+        counts = [n]
+        print(f"CPU backend, {args.gaussians.name}'s {n} Gaussians at {width}x{height}", end="")
+    else:
+        print(f"CPU backend, image {WIDTH}x{HEIGHT}, sigma 1-6 px", end="")
+    print(f"; load average before: {os.getloadavg()}")
     rows = []
     for threads in [int(t) for t in args.threads.split(",") if t] or [None]:
         sides = {"ours": _side(sys.executable, threads)}
@@ -212,7 +243,7 @@ def main() -> None:
             sides["baseline"] = _side(str(Path(args.baseline) / "bin" / "python"), threads)
         for mode in args.modes.split(","):
             for n in counts:
-                rows.append(_row(n, mode, threads, compare(sides, n, mode, repeats, rounds)))
+                rows.append(_row(n, mode, threads, compare(sides, n, mode, repeats, rounds, saved)))
         for side in sides.values():
             side.close()
     print_table(rows)
