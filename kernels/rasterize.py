@@ -104,14 +104,29 @@ def _render(params: tuple[np.ndarray, ...], s: RasterSettings, target: np.ndarra
         v_image = np.empty_like(image)
         row_sse = np.empty(s.tiles[0] * s.tiles[1], dtype=np.float64)
         rows = _row_buffers(binning, s)
-    v_scale = np.float32(2.0 / image.size)
-    for begin, end in launch_chunks(binning, s):
-        launch(sum_mode.forward_sum, begin, end, tile, k2, binning.geom, binning.span, colors, binning.tile_offsets,
-               binning.tile_list, s.width, s.height, image.reshape(-1), target is not None,
-               (_NO_LOSS if target is None else target).reshape(-1), v_scale, v_image.reshape(-1), row_sse,
-               *rows)  # fmt: skip
+    _draw_sum(binning, s, colors, image, target, v_image, row_sse, rows)
     kept = rows if target is not None else None
     return image, RasterContext(s, *params, binning, None, None, kept), v_image, row_sse
+
+
+def _draw_sum(
+    b: Binning,
+    s: RasterSettings,
+    colors: np.ndarray,
+    image: np.ndarray,
+    target: np.ndarray | None = None,
+    v_image: np.ndarray = _NO_LOSS,
+    row_sse: np.ndarray = _NO_SSE,
+    rows: tuple[np.ndarray, np.ndarray] = (_NO_OFFSETS, _NO_ROWS),
+) -> None:
+    """The sum-mode forward launches over binned Gaussians, into ``image``; with ``target`` also the loss."""
+    tile = ti.Vector(s.tile, dt=ti.i32)
+    v_scale = np.float32(2.0 / image.size)
+    for begin, end in launch_chunks(b, s):
+        launch(sum_mode.forward_sum, begin, end, tile, s.cutoff_sigma**2, b.geom, b.span, colors, b.tile_offsets,
+               b.tile_list, s.width, s.height, image.reshape(-1), target is not None,
+               (_NO_LOSS if target is None else target).reshape(-1), v_scale, v_image.reshape(-1), row_sse,
+               *rows)  # fmt: skip
 
 
 def _row_buffers(b: Binning, s: RasterSettings) -> tuple[np.ndarray, np.ndarray]:
@@ -189,13 +204,8 @@ def rasterize_forward_colours(ctx: RasterContext, colors: np.ndarray) -> np.ndar
     if len(colors) != len(ctx.means):
         msg = f"colors must have shape [{len(ctx.means)}, 3], got {colors.shape}"
         raise ValueError(msg)
-    b = ctx.binning
     image = np.empty((s.height, s.width, 3), dtype=np.float32)
-    tile = ti.Vector(s.tile, dt=ti.i32)
-    for begin, end in launch_chunks(b, s):
-        launch(sum_mode.forward_sum, begin, end, tile, s.cutoff_sigma**2, b.geom, b.span, colors, b.tile_offsets,
-               b.tile_list, s.width, s.height, image.reshape(-1), False, _NO_LOSS.reshape(-1), np.float32(0.0),
-               _NO_LOSS.reshape(-1), _NO_SSE, _NO_OFFSETS, _NO_ROWS)  # fmt: skip
+    _draw_sum(ctx.binning, s, colors, image)
     return image
 
 
