@@ -228,8 +228,8 @@ def rasterize_backward_colours(ctx: RasterContext, v_image: np.ndarray) -> np.nd
     for index, (begin, end) in enumerate(chunks):
         reduce_count = n if index == len(chunks) - 1 else 0
         launch(sum_mode.colour_gradient_sum, b.tile_offsets[begin], b.tile_offsets[end], reduce_count, tile,
-               s.cutoff_sigma**2, b.geom, b.span, b.pair_tile, b.tile_list, v_image, pair_grad, b.gauss_offsets,
-               b.gauss_pairs, v_colors)  # fmt: skip
+               s.cutoff_sigma**2, b.geom, b.span, ctx.colors, b.pair_tile, b.tile_list, v_image, pair_grad,
+               b.gauss_offsets, b.gauss_pairs, v_colors, _NO_ROWS)  # fmt: skip
     return v_colors
 
 

@@ -210,8 +210,11 @@ def _pair_gradient(
     kept: ti.template(),
     row0: ti.i32,
     rows: Arr2f,
+    shape_terms: ti.template(),
 ):
-    """Gaussian g's gradient from the pixels of tile t: v_px, v_py, v_A, v_B, v_C, v_r, v_g, v_b."""
+    """Gaussian g's gradient from the pixels of tile t: v_px, v_py, v_A, v_B, v_C, v_r, v_g, v_b. Without
+    ``shape_terms`` only the colour sums are taken (the same operations, so the same bits) and the first five
+    are zero: what a colour refit needs."""
     x0, y0, x1, y1 = tile_box(t, tile, v_image.shape[1], v_image.shape[0])
     xlo, xhi, ylo, yhi = clipped_span(span, g, x0, y0, x1, y1)
     px = geom[g, 0]
@@ -241,14 +244,15 @@ def _pair_gradient(
                     v_r += w * vr
                     v_g += w * vg
                     v_b += w * vb
-                    vq = w * (cr * vr + cg * vg + cb * vb)
-                    s0 += vq
-                    moment = vq * dx
-                    s1 += moment
-                    s2 += moment * dx
+                    if ti.static(shape_terms):
+                        vq = w * (cr * vr + cg * vg + cb * vb)
+                        s0 += vq
+                        moment = vq * dx
+                        s1 += moment
+                        s2 += moment * dx
+                        dx += 1.0
                     w *= ratio
                     ratio *= step
-                    dx += 1.0
                 m0y += s0 * dy
                 m0yy += s0 * dy * dy
                 m1 += s1
@@ -292,39 +296,13 @@ def backward_sum(
     With ``kept`` the rows' set-ups come from the forward pass."""
     for k in range(k_begin, k_end):
         v_px, v_py, v_qa, v_qb, v_qc, v_r, v_g, v_b = _pair_gradient(
-            k, tile_list[k], pair_tile[k], tile, k2, geom, span, colors, v_image, kept, row_offsets[k], rows
+            k, tile_list[k], pair_tile[k], tile, k2, geom, span, colors, v_image, kept, row_offsets[k], rows, True
         )
         store_gradient(pair_grad, k, v_px, v_py, v_qa, v_qb, v_qc, v_r, v_g, v_b, 0.0)
     for g in range(reduce_count):
         reduce_and_chain(
             g, pair_grad, 1, gauss_offsets, gauss_pairs, chol, scale, v_means, v_chol, v_colors, v_opacities
         )
-
-
-@ti.func
-def _pair_colour_gradient(g: ti.i32, t: ti.i32, tile, k2: ti.f32, geom: Arr2f, span: Arr2i, v_image: Arr3f):
-    """Gaussian g's colour gradient from the pixels of tile t: ``_pair_gradient``'s v_r, v_g, v_b, the same
-    operations in the same order (so the same bits), without the moments the shape needs."""
-    x0, y0, x1, y1 = tile_box(t, tile, v_image.shape[1], v_image.shape[0])
-    xlo, xhi, ylo, yhi = clipped_span(span, g, x0, y0, x1, y1)
-    step = geom[g, 7]
-    shape = gaussian_shape(geom, g)
-    v_r = v_g = v_b = 0.0
-    for block in range((yhi - ylo) // ROWS + 1):
-        y0 = ylo + block * ROWS
-        lo, hi, w0, ratio0 = _rows_setup(shape, y0, xlo, xhi, k2)
-        for r in ti.static(range(ROWS)):
-            if y0 + r <= yhi:
-                y = y0 + r
-                w = w0[r]
-                ratio = ratio0[r]
-                for x in range(lo[r], hi[r] + 1):
-                    v_r += w * v_image[y, x, 0]
-                    v_g += w * v_image[y, x, 1]
-                    v_b += w * v_image[y, x, 2]
-                    w *= ratio
-                    ratio *= step
-    return v_r, v_g, v_b
 
 
 @ti.kernel
@@ -336,6 +314,7 @@ def colour_gradient_sum(
     k2: ti.f32,
     geom: Arr2f,
     span: Arr2i,
+    colors: Arr2f,
     pair_tile: Arr1i,
     tile_list: Arr1i,
     v_image: Arr3f,
@@ -343,12 +322,16 @@ def colour_gradient_sum(
     gauss_offsets: Arr1i,
     gauss_pairs: Arr1i,
     v_colors: Arr2f,
+    rows: Arr2f,
 ):
     """dL/dcolours alone (the adjoint of a sum render in its colours, what a colour refit needs): one item
     per (tile, Gaussian) pair in [k_begin, k_end), then the first ``reduce_count`` Gaussians' partials summed
     in ``backward_sum``'s order."""
     for k in range(k_begin, k_end):
-        v_r, v_g, v_b = _pair_colour_gradient(tile_list[k], pair_tile[k], tile, k2, geom, span, v_image)
+        grad = _pair_gradient(
+            k, tile_list[k], pair_tile[k], tile, k2, geom, span, colors, v_image, False, 0, rows, False
+        )
+        v_r, v_g, v_b = grad[5], grad[6], grad[7]
         pair_grad[k, 0] = v_r
         pair_grad[k, 1] = v_g
         pair_grad[k, 2] = v_b
